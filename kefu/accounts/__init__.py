@@ -1,0 +1,1 @@
+"""Agents, roles and permissions, groups (skills), sessions and API tokens."""

@@ -1,0 +1,10 @@
+"""The JSON API under /api/v1: every domain's router."""
+
+from fastapi import APIRouter
+
+from kefu.accounts.api import router as accounts_router
+from kefu.store.api import router as store_router
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(accounts_router)
+router.include_router(store_router)

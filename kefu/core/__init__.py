@@ -1,0 +1,1 @@
+"""Cross-cutting primitives: settings, database, events, jobs, audit, errors, i18n."""

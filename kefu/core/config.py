@@ -1,0 +1,68 @@
+"""Settings from `KEFU_*` environment variables and an optional `kefu.toml`.
+
+Every timer, threshold and target the domain guide names is a setting here or on a store,
+with the documented value as default.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KEFU_", env_file=None, toml_file="kefu.toml", extra="ignore"
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./kefu.db"
+    redis_url: str | None = None
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-change-me"),
+        description="Signs session cookies, CSRF tokens and links; set it in production.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    environment: Literal["development", "production", "test"] = "development"
+    default_locale: str = "zh_CN"
+    default_timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    session_max_age_s: int = 12 * 3600
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_rate_per_minute: int = 20
+
+    upload_max_bytes: int = 10 * 1024 * 1024
+    import_batch_max: int = 1000
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,150 @@
+"""Background jobs: named functions that take ids and open their own session.
+
+`enqueue(session, "store.notify", order_id=1)` buffers the job on the session and hands it
+to the runner only after commit. The default runner executes jobs in-process as asyncio tasks
+with retries; the cluster mode backs the same interface with a Redis queue and separate
+`kefu worker` processes. Periodic work (sweeps) is registered with `schedule` and run by the
+runner's scheduler; due timestamps in the database stay the source of truth, so a restart
+loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
+
+JobFunc = Callable[..., Awaitable[Any]]
+_BUFFER_KEY = "kefu_pending_jobs"
+_registry: dict[str, JobFunc] = {}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    every_s: float
+
+
+_schedules: list[Schedule] = []
+
+
+def job(name: str) -> Callable[[JobFunc], JobFunc]:
+    """Register a job under `"<domain>.<verb>"`."""
+
+    def register(func: JobFunc) -> JobFunc:
+        if name in _registry and _registry[name] is not func:
+            raise ValueError(f"job {name!r} registered twice")
+        _registry[name] = func
+        return func
+
+    return register
+
+
+def schedule(name: str, every_s: float) -> None:
+    _schedules.append(Schedule(name, every_s))
+
+
+def registered_jobs() -> dict[str, JobFunc]:
+    return dict(_registry)
+
+
+class JobRunner(Protocol):
+    async def submit(self, name: str, kwargs: dict[str, Any]) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class InProcessJobRunner:
+    def __init__(self, max_attempts: int = 3, backoff_s: float = 0.5) -> None:
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._scheduler: list[asyncio.Task[None]] = []
+
+    async def submit(self, name: str, kwargs: dict[str, Any]) -> None:
+        if name not in _registry:
+            raise KeyError(f"unknown job {name!r}")
+        task = asyncio.get_running_loop().create_task(self._run(name, kwargs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, name: str, kwargs: dict[str, Any]) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await _registry[name](**kwargs)
+                return
+            except Exception:
+                log.exception("job_failed", job=name, attempt=attempt)
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+
+    async def _every(self, item: Schedule) -> None:
+        while True:
+            await asyncio.sleep(item.every_s)
+            await self._run(item.name, {})
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._scheduler = [loop.create_task(self._every(s)) for s in _schedules]
+
+    async def stop(self) -> None:
+        for task in self._scheduler:
+            task.cancel()
+        await self.drain()
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+_runner: JobRunner = InProcessJobRunner()
+
+
+def get_runner() -> JobRunner:
+    return _runner
+
+
+def set_runner(runner: JobRunner) -> None:
+    global _runner
+    _runner = runner
+
+
+def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
+    if name not in _registry:
+        raise KeyError(f"unknown job {name!r}")
+    session.sync_session.info.setdefault(_BUFFER_KEY, []).append((name, kwargs))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _submit_after_commit(session: Session) -> None:
+    pending = session.info.pop(_BUFFER_KEY, None)
+    if not pending:
+        return
+    runner = get_runner()
+
+    async def send() -> None:
+        for name, kwargs in pending:
+            await runner.submit(name, kwargs)
+
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(send())
+    _inflight.add(task)
+    task.add_done_callback(_inflight.discard)
+
+
+_inflight: set[asyncio.Task[None]] = set()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_BUFFER_KEY, None)

@@ -1,0 +1,8 @@
+"""Imports every domain's models so `Base.metadata` (and Alembic) sees all tables."""
+
+from kefu.accounts import models as accounts_models
+from kefu.core import audit
+from kefu.core.db import Base
+from kefu.store import models as store_models
+
+__all__ = ["Base", "accounts_models", "audit", "store_models"]

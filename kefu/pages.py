@@ -1,0 +1,12 @@
+"""HTML pages: every domain's page router."""
+
+from fastapi import APIRouter
+
+from kefu.accounts.pages import router as accounts_pages
+from kefu.store.pages import router as store_pages
+from kefu.web.pages import router as shell_pages
+
+router = APIRouter()
+router.include_router(shell_pages)
+router.include_router(accounts_pages)
+router.include_router(store_pages)

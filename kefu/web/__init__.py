@@ -1,0 +1,1 @@
+"""Server-rendered UI: templating helpers, shared templates and static files."""
