@@ -8,17 +8,21 @@ from typing import Annotated
 
 import typer
 
+from kefu.bot.cli import bot_app
 from kefu.core.config import get_settings
+from kefu.demo.cli import demo_app
+from kefu.nlp.cli import nlp_app
+from kefu.store.cli import import_app
 
 app = typer.Typer(help="Kefu 客服 — customer service for online shops", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrators", no_args_is_help=True)
-demo_app = typer.Typer(help="The demo shop", no_args_is_help=True)
-import_app = typer.Typer(help="Import the shop's data from files", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(demo_app, name="demo")
 app.add_typer(import_app, name="import")
+app.add_typer(bot_app, name="bot")
+app.add_typer(nlp_app, name="nlp")
 
 
 @db_app.command("upgrade")

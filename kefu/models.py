@@ -1,8 +1,9 @@
 """Imports every domain's models so `Base.metadata` (and Alembic) sees all tables."""
 
 from kefu.accounts import models as accounts_models
+from kefu.conversations import models as conversations_models
 from kefu.core import audit
 from kefu.core.db import Base
 from kefu.store import models as store_models
 
-__all__ = ["Base", "accounts_models", "audit", "store_models"]
+__all__ = ["Base", "accounts_models", "audit", "conversations_models", "store_models"]

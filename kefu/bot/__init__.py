@@ -1,0 +1,1 @@
+"""The bot: retrieval over the knowledge base, intents and slots, dialogue, handoff."""

@@ -1,0 +1,7 @@
+"""JSON and WebSocket routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["channels"])

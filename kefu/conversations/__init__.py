@@ -1,0 +1,1 @@
+"""Conversations: messages, routing, presence, real-time events, the agent workspace."""

@@ -1,0 +1,3 @@
+"""conversations tables."""
+
+from __future__ import annotations

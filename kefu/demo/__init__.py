@@ -1,0 +1,1 @@
+"""The demo shop: a realistic Chinese clothing and small-appliance store."""
