@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from kefu.accounts.pages import router as accounts_pages
 from kefu.channels.pages import router as channels_pages
 from kefu.conversations.pages import router as conversations_pages
+from kefu.store.admin_pages import router as store_admin_pages
 from kefu.store.pages import router as store_pages
 from kefu.web.pages import router as shell_pages
 
@@ -12,5 +13,6 @@ router = APIRouter()
 router.include_router(shell_pages)
 router.include_router(accounts_pages)
 router.include_router(store_pages)
+router.include_router(store_admin_pages)
 router.include_router(conversations_pages)
 router.include_router(channels_pages)

@@ -1,0 +1,7 @@
+"""Store administration pages: stores and their webhook secrets, file import upload."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
