@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/kefu serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check kefu tests benchmarks
-	$(BIN)/ruff format --check kefu tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,1 +1,4 @@
-"""Chinese text processing shared by the bot, QA and reviews: normalisation, segmentation, sentiment."""
+"""Chinese text processing shared by the bot, QA and reviews.
+
+Normalisation, segmentation and sentiment.
+"""
