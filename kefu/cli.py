@@ -37,7 +37,7 @@ def db_upgrade(revision: str = "head") -> None:
 @admin_app.command("create")
 def admin_create(
     username: Annotated[str, typer.Option(prompt="用户名 / username")],
-    display_name: Annotated[str, typer.Option(prompt="显示名 / display name")] = "管理员",
+    display_name: Annotated[str, typer.Option()] = "管理员",
     password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
 ) -> None:
     """Create an administrator."""

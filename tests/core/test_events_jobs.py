@@ -13,8 +13,9 @@ from kefu.core.audit import Actor, AuditEntry, record_audit
 from kefu.core.db import Database
 
 
-async def _collect(bus: events.EventBus, channel: str, ready: asyncio.Event,
-                   out: list[dict[str, Any]], count: int) -> None:
+async def _collect(
+    bus: events.EventBus, channel: str, ready: asyncio.Event, out: list[dict[str, Any]], count: int
+) -> None:
     stream = bus.subscribe([channel])
     first = asyncio.ensure_future(stream.__anext__())
     await asyncio.sleep(0.05)  # the subscription is registered once the generator runs
@@ -90,8 +91,13 @@ async def test_unknown_job_is_refused(db: Database) -> None:
 async def test_audit_keeps_only_changed_fields(db: Database) -> None:
     async with db.sessionmaker() as session:
         await record_audit(
-            session, Actor("user", 3, "王芳"), "customer.update", "customer", 42,
-            before={"tier": "normal", "name": "李雷"}, after={"tier": "vip", "name": "李雷"},
+            session,
+            Actor("user", 3, "王芳"),
+            "customer.update",
+            "customer",
+            42,
+            before={"tier": "normal", "name": "李雷"},
+            after={"tier": "vip", "name": "李雷"},
         )
         await session.commit()
         entry = await session.scalar(select(AuditEntry))
