@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             app.state.db = Database(settings.database_url)
         if settings.redis_url:
             events.set_bus(events.RedisEventBus(settings.redis_url))
+            jobs.set_runner(jobs.RedisJobRunner(settings.redis_url))
         else:
             events.set_bus(events.InProcessEventBus())
         runner = jobs.get_runner()

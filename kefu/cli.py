@@ -109,5 +109,19 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="exit when the queue is empty")] = False,
+) -> None:
+    """Run background jobs and sweeps (cluster mode, needs KEFU_REDIS_URL)."""
+    from kefu.worker import run_worker
+
+    settings = get_settings()
+    if not settings.redis_url:
+        typer.echo("需要设置 KEFU_REDIS_URL / KEFU_REDIS_URL is required for workers", err=True)
+        raise typer.Exit(2)
+    run_worker(settings.redis_url, burst=burst)
+
+
 def main() -> None:  # pragma: no cover
     app()

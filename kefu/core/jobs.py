@@ -148,3 +148,80 @@ _inflight: set[asyncio.Task[None]] = set()
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_BUFFER_KEY, None)
+
+
+class RedisJobRunner:
+    """Cluster mode: jobs go to an arq queue in Redis and run in `kefu worker` processes.
+
+    At-least-once: arq re-runs a job whose worker died; a job that raises is retried with
+    backoff up to `max_attempts`. Periodic sweeps run in the workers, not in web processes.
+    """
+
+    def __init__(self, url: str, queue_name: str = "kefu:jobs") -> None:
+        self.url = url
+        self.queue_name = queue_name
+        self._pool: Any = None
+
+    async def start(self) -> None:
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        self._pool = await create_pool(
+            RedisSettings.from_dsn(self.url), default_queue_name=self.queue_name
+        )
+
+    async def submit(self, name: str, kwargs: dict[str, Any]) -> None:
+        if name not in _registry:
+            raise KeyError(f"unknown job {name!r}")
+        if self._pool is None:
+            await self.start()
+        await self._pool.enqueue_job("run_registered_job", name, kwargs)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+
+MAX_ATTEMPTS = 5
+
+
+async def run_registered_job(ctx: dict[str, Any], name: str, kwargs: dict[str, Any]) -> None:
+    """The one arq function: looks the job up by name, retries with backoff on failure."""
+    from arq.worker import Retry
+
+    try:
+        await _registry[name](**kwargs)
+    except Exception as exc:
+        attempt = int(ctx.get("job_try", 1))
+        log.exception("job_failed", job=name, attempt=attempt)
+        if attempt < MAX_ATTEMPTS:
+            raise Retry(defer=0.5 * 2 ** (attempt - 1)) from exc
+        raise
+
+
+def worker_settings(url: str, *, burst: bool = False, queue_name: str = "kefu:jobs") -> Any:
+    """Keyword arguments for `arq.worker.Worker` running Kefu's jobs and sweeps."""
+    from arq.connections import RedisSettings
+
+    sweeps: list[asyncio.Task[None]] = []
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        runner = InProcessJobRunner()
+        loop = asyncio.get_running_loop()
+        sweeps.extend(loop.create_task(runner._every(s)) for s in _schedules)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        for task in sweeps:
+            task.cancel()
+
+    return {
+        "functions": [run_registered_job],
+        "redis_settings": RedisSettings.from_dsn(url),
+        "queue_name": queue_name,
+        "burst": burst,
+        "max_tries": MAX_ATTEMPTS,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "handle_signals": not burst,
+    }

@@ -122,3 +122,29 @@ async def test_redis_bus_delivers_across_bus_instances(redis_url: str) -> None:
     assert [p["n"] for p in received] == [1, 2]
     await publisher.close()
     await subscriber.close()
+
+
+async def test_redis_queue_runs_job_in_a_worker_with_retry(redis_url: str) -> None:
+    from arq.worker import Worker
+
+    seen: list[str] = []
+
+    @jobs.job("test.via_redis")
+    async def via_redis(note: str) -> None:
+        seen.append(note)
+        if len(seen) == 1:
+            raise RuntimeError("first try fails")
+
+    runner = jobs.RedisJobRunner(redis_url, queue_name="kefu:test-jobs")
+    await runner.start()
+    await runner.submit("test.via_redis", {"note": "催付提醒"})
+    await runner.stop()
+
+    settings = jobs.worker_settings(redis_url, burst=True, queue_name="kefu:test-jobs")
+    worker = Worker(**settings)
+    deadline = asyncio.get_running_loop().time() + 15
+    while len(seen) < 2 and asyncio.get_running_loop().time() < deadline:
+        await worker.async_run()
+        await asyncio.sleep(0.2)
+    await worker.close()
+    assert seen == ["催付提醒", "催付提醒"]
