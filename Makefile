@@ -36,7 +36,7 @@ test-postgres: $(STAMP)
 test: lint typecheck test-sqlite test-postgres
 
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o kefu/locale/messages.pot kefu
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".*" -o kefu/locale/messages.pot kefu
 	$(BIN)/pybabel update -i kefu/locale/messages.pot -d kefu/locale
 	$(BIN)/pybabel compile -d kefu/locale
 

@@ -5,10 +5,14 @@ from fastapi import APIRouter
 from kefu.accounts.api import router as accounts_router
 from kefu.channels.api import router as channels_router
 from kefu.conversations.api import router as conversations_router
+from kefu.knowledge.api import router as knowledge_router
 from kefu.store.api import router as store_router
+from kefu.tickets.api import router as tickets_router
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(accounts_router)
 router.include_router(store_router)
 router.include_router(conversations_router)
 router.include_router(channels_router)
+router.include_router(tickets_router)
+router.include_router(knowledge_router)

@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             yield
         finally:
             await runner.stop()
+            limiter = getattr(app.state, "login_limiter", None)
+            if limiter is not None:
+                await limiter.close()
             await events.drain()
             await events.get_bus().close()
             if owns_db:
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/api/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
@@ -71,6 +76,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return problem(request, exc.status, exc.code, exc.zh, exc.en)
+
+    from kefu.web.errors import install_html_errors
+
+    install_html_errors(app)
 
     @app.middleware("http")
     async def locale_and_headers(

@@ -4,6 +4,16 @@ from kefu.accounts import models as accounts_models
 from kefu.conversations import models as conversations_models
 from kefu.core import audit
 from kefu.core.db import Base
+from kefu.knowledge import models as knowledge_models
 from kefu.store import models as store_models
+from kefu.tickets import models as tickets_models
 
-__all__ = ["Base", "accounts_models", "audit", "conversations_models", "store_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "audit",
+    "conversations_models",
+    "knowledge_models",
+    "store_models",
+    "tickets_models",
+]

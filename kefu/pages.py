@@ -5,11 +5,16 @@ from fastapi import APIRouter
 from kefu.accounts.pages import router as accounts_pages
 from kefu.channels.pages import router as channels_pages
 from kefu.conversations.pages import router as conversations_pages
+from kefu.knowledge.pages import router as knowledge_pages
 from kefu.store.admin_pages import router as store_admin_pages
 from kefu.store.pages import router as store_pages
+from kefu.tickets.pages import router as tickets_pages
 from kefu.web.pages import router as shell_pages
 
 router = APIRouter()
+# Domain pages first: they replace the shell's placeholders for sections not yet built.
+router.include_router(tickets_pages)
+router.include_router(knowledge_pages)
 router.include_router(shell_pages)
 router.include_router(accounts_pages)
 router.include_router(store_pages)

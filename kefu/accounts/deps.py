@@ -8,17 +8,19 @@ role, so a token never outlives a demotion.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import ApiToken, User
-from kefu.accounts.permissions import Permission, permissions_for
+from kefu.accounts.permissions import PERMISSION_LABELS, Permission, permissions_for
+from kefu.accounts.service import find_session, sha256
 from kefu.core.audit import Actor
 from kefu.core.db import utcnow
 from kefu.core.deps import DbSession
@@ -50,7 +52,7 @@ class Principal:
 
 
 def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return sha256(secret)
 
 
 def csrf_token(request: Request) -> str:
@@ -99,15 +101,34 @@ async def _from_token(request: Request, session: DbSession, secret: str) -> Prin
     return Principal(user, perms, "token", token.id, _client_ip(request))
 
 
+async def user_from_cookie_session(
+    cookie: Mapping[str, Any], session: AsyncSession, max_age_s: int
+) -> User | None:
+    """The signed-in user of a browser session (`request.session` or `websocket.session`),
+    or None when it was signed out, the password changed, the user was disabled, or the
+    cookie is a replay of a session that ended. WebSocket endpoints use this too."""
+    uid, sid = cookie.get("uid"), cookie.get("sid")
+    if uid is None or not isinstance(sid, str):
+        return None
+    user = await session.get(User, int(uid))
+    if user is None or not user.is_active or cookie.get("sv") != user.session_version:
+        return None
+    if await find_session(session, sid, user.id, max_age_s) is None:
+        return None
+    return user
+
+
 async def optional_principal(request: Request, session: DbSession) -> Principal | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return await _from_token(request, session, auth[7:].strip())
-    uid = request.session.get("uid")
-    if uid is None:
+        principal = await _from_token(request, session, auth[7:].strip())
+        request.state.principal = principal
+        return principal
+    if request.session.get("uid") is None:
         return None
-    user = await session.get(User, int(uid))
-    if user is None or not user.is_active or request.session.get("sv") != user.session_version:
+    settings = request.app.state.settings
+    user = await user_from_cookie_session(request.session, session, settings.session_max_age_s)
+    if user is None:
         request.session.clear()
         return None
     await verify_csrf(request)
@@ -133,9 +154,24 @@ def Require(*needed: Permission) -> Any:
     async def check(principal: CurrentPrincipal) -> Principal:
         missing = [p for p in needed if not principal.can(p)]
         if missing:
+            zh = "、".join(f"「{PERMISSION_LABELS[p][0]}」（{p.value}）" for p in missing)
+            en = ", ".join(f"{PERMISSION_LABELS[p][1]} ({p.value})" for p in missing)
+            raise Forbidden(f"您没有执行此操作的权限，需要{zh}权限", f"Permission required: {en}")
+        return principal
+
+    return Depends(check)
+
+
+def RequireSession(*needed: Permission) -> Any:
+    """Like `Require`, but refuses API tokens: for actions that mint or manage credentials,
+    so a leaked token cannot be used to create more tokens."""
+
+    # A default, not Annotated: the annotation is a string here and could not see `needed`.
+    async def check(principal: Principal = Require(*needed)) -> Principal:
+        if principal.via != "session":
             raise Forbidden(
-                f"您没有执行此操作的权限（需要 {', '.join(missing)}）",
-                f"Permission required: {', '.join(missing)}",
+                "此操作需要在浏览器中登录后进行，API 令牌不可用",
+                "This action needs a signed-in browser session, not an API token",
             )
         return principal
 

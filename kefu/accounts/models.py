@@ -1,11 +1,13 @@
+"""Accounts tables: users, skill groups, login sessions and API tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin
+from kefu.core.db import Base, BigId, IdMixin, JsonType, TimestampMixin, utcnow
 
 user_groups = Table(
     "user_groups",
@@ -63,7 +65,27 @@ class ApiToken(IdMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JsonType)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginSession(IdMixin, Base):
+    """One signed-in browser. The signed cookie names this row; signing out revokes it.
+
+    A signed cookie alone cannot be taken back: a copy keeps working until it expires. With
+    this row, sign-out, password changes and disabling a user end the session on the server,
+    and a replayed cookie is refused. Only the SHA-256 of the cookie's session key is stored.
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (Index("ix_login_sessions_user_revoked", "user_id", "revoked_at"),)
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
     revoked_at: Mapped[datetime | None]

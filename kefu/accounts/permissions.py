@@ -82,5 +82,55 @@ ROLE_LABELS = {
 }
 
 
+# What each role is for, in a sentence: shown where an admin picks a role. (Chinese, English)
+ROLE_DESCRIPTIONS = {
+    Role.admin: (
+        "全部权限：店铺、渠道、用户与安全设置",
+        "Everything: stores, channels, users and security",
+    ),
+    Role.supervisor: (
+        "管理分组、导入数据、查看报表和审计日志，可查看完整联系方式",
+        "Groups, imports, reports and the audit log; sees full contact details",
+    ),
+    Role.agent: (
+        "接待会话，处理客户、订单和工单；联系方式脱敏显示",
+        "Chats, customers, orders and tickets; contact details masked",
+    ),
+    Role.qa: (
+        "质检评分、维护知识库、查看报表",
+        "Scores conversations, maintains the knowledge base, reads reports",
+    ),
+}
+
+
 def permissions_for(role: str) -> frozenset[Permission]:
     return ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+# Shown where people pick token scopes or read what a role may do: (Chinese, English).
+PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
+    Permission.inbox_use: ("使用工作台接待会话", "Use the inbox"),
+    Permission.customers_read: ("查看客户", "View customers"),
+    Permission.customers_write: ("编辑客户", "Edit customers"),
+    Permission.customers_reveal_pii: (
+        "查看完整手机号和地址",
+        "See full phone numbers and addresses",
+    ),
+    Permission.orders_read: ("查看订单", "View orders"),
+    Permission.orders_write: (
+        "处理订单（备注、改地址等）",
+        "Act on orders (notes, address changes)",
+    ),
+    Permission.store_import: ("导入店铺数据", "Import store data"),
+    Permission.stores_manage: ("管理店铺", "Manage stores"),
+    Permission.tickets_read: ("查看工单", "View tickets"),
+    Permission.tickets_write: ("处理工单", "Work on tickets"),
+    Permission.knowledge_read: ("查看知识库", "Read the knowledge base"),
+    Permission.knowledge_write: ("编辑知识库", "Edit the knowledge base"),
+    Permission.reports_read: ("查看报表", "View reports"),
+    Permission.qa_score: ("质检评分", "Score conversations (QA)"),
+    Permission.users_manage: ("管理用户", "Manage users"),
+    Permission.groups_manage: ("管理分组", "Manage groups"),
+    Permission.audit_read: ("查看审计日志", "Read the audit log"),
+    Permission.settings_manage: ("管理系统设置", "Manage settings"),
+}

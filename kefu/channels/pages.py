@@ -1,7 +1,76 @@
-"""HTML pages."""
+"""Public customer pages: the embeddable `/widget.js` loader and the H5 chat `/chat/{channel}`.
+
+No sign-in: these are on the explicit public allow-list (`/chat`, `/widget.js`). The H5 page
+may be framed by any site (the widget does exactly that), so it sends `frame-ancestors *`
+instead of the app-wide SAMEORIGIN rule.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from kefu.channels import identity
+from kefu.channels.settings import clean_color, widget_settings
+from kefu.core.deps import DbSession
+from kefu.core.errors import KefuError
+from kefu.web.templating import STATIC_DIR, render
 
 router = APIRouter(include_in_schema=False)
+
+WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
+VISITOR_COOKIE_AGE = 365 * 24 * 3600
+
+
+@router.get("/widget.js")
+async def widget_js() -> Response:
+    return FileResponse(
+        WIDGET_JS,
+        media_type="application/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/chat/{channel}", response_class=HTMLResponse)
+async def chat_page(request: Request, channel: str, session: DbSession) -> Response:
+    params = request.query_params
+    try:
+        store = await identity.store_by_channel(session, channel)
+        uid = params.get("uid") or ""
+        if uid:
+            identity.verify_identity(store, uid, params.get("uid_hash") or "")
+    except KefuError as exc:
+        response = render(
+            request, "channels/chat_error.html", {"error": exc}, status_code=exc.status
+        )
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+        return response
+    look = widget_settings(store)
+    if params.get("color"):
+        look["color"] = clean_color(params.get("color"), look["color"])
+    if params.get("greeting"):
+        look["greeting"] = (params.get("greeting") or "")[:200]
+    token = request.cookies.get(identity.VISITOR_COOKIE)
+    if identity.visitor_id_from(token) is None:
+        token = identity.new_visitor_token()
+    config = {
+        **look,
+        "embed": params.get("embed") == "1",
+        "uid": uid,
+        "uid_hash": params.get("uid_hash") or "",
+        "name": (params.get("name") or "")[:64],
+        "page": (params.get("page") or "")[:500],
+        "visitor_token": token,
+    }
+    response = render(request, "channels/chat.html", {"config": config, "look": look})
+    response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(
+        identity.VISITOR_COOKIE,
+        str(token),
+        max_age=VISITOR_COOKIE_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:05:43.165556
+Create Date: 2026-11-23 10:36:18.868935
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,106 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_groups_code")),
     )
     op.create_table(
+        "knowledge_articles",
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("body_html", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=False),
+        sa.Column(
+            "tags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("deleted_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(length=120), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_articles")),
+    )
+    with op.batch_alter_table("knowledge_articles", schema=None) as batch_op:
+        batch_op.create_index("ix_knowledge_articles_category", ["category"], unique=False)
+
+    op.create_table(
+        "knowledge_faqs",
+        sa.Column("external_id", sa.String(length=64), nullable=True),
+        sa.Column("question", sa.String(length=300), nullable=False),
+        sa.Column(
+            "similar",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("answer_html", sa.Text(), nullable=False),
+        sa.Column("answer_text", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=False),
+        sa.Column("all_stores", sa.Boolean(), nullable=False),
+        sa.Column(
+            "channels",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("valid_from", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("valid_until", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("deleted_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(length=120), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_faqs")),
+        sa.UniqueConstraint("external_id", name=op.f("uq_knowledge_faqs_external_id")),
+    )
+    with op.batch_alter_table("knowledge_faqs", schema=None) as batch_op:
+        batch_op.create_index("ix_knowledge_faqs_category", ["category"], unique=False)
+        batch_op.create_index("ix_knowledge_faqs_live", ["deleted_at", "enabled"], unique=False)
+
+    op.create_table(
+        "knowledge_versions",
+        sa.Column("entity_type", sa.String(length=20), nullable=False),
+        sa.Column(
+            "entity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column(
+            "snapshot",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sa.String(length=120), nullable=False),
+        sa.Column("at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_versions")),
+        sa.UniqueConstraint(
+            "entity_type",
+            "entity_id",
+            "version",
+            name=op.f("uq_knowledge_versions_entity_type_entity_id_version"),
+        ),
+    )
+    op.create_table(
         "stores",
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -99,6 +199,49 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_stores_code")),
     )
     op.create_table(
+        "ticket_calendar_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_ticket_calendar_days")),
+    )
+    op.create_table(
+        "ticket_categories",
+        sa.Column("parent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("sort", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["ticket_categories.id"],
+            name=op.f("fk_ticket_categories_parent_id_ticket_categories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_categories")),
+    )
+    op.create_table(
+        "ticket_number_counters",
+        sa.Column("prefix", sa.String(length=8), nullable=False),
+        sa.Column("day", sa.String(length=8), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("prefix", "day", name=op.f("pk_ticket_number_counters")),
+    )
+    op.create_table(
+        "ticket_settings",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_settings")),
+    )
+    op.create_table(
         "users",
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=64), nullable=False),
@@ -122,6 +265,20 @@ def upgrade() -> None:
         sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+    )
+    op.create_table(
+        "agent_presence",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("last_seen_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_agent_presence_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_agent_presence")),
     )
     op.create_table(
         "api_tokens",
@@ -200,6 +357,58 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "knowledge_faq_stores",
+        sa.Column("faq_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["faq_id"],
+            ["knowledge_faqs.id"],
+            name=op.f("fk_knowledge_faq_stores_faq_id_knowledge_faqs"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"],
+            ["stores.id"],
+            name=op.f("fk_knowledge_faq_stores_store_id_stores"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("faq_id", "store_id", name=op.f("pk_knowledge_faq_stores")),
+    )
+    with op.batch_alter_table("knowledge_faq_stores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_faq_stores_store_id"), ["store_id"], unique=False
+        )
+
+    op.create_table(
+        "login_sessions",
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=300), nullable=False),
+        sa.Column("revoked_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_login_sessions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_login_sessions_key_hash")),
+    )
+    with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_login_sessions_user_revoked", ["user_id", "revoked_at"], unique=False
+        )
+
+    op.create_table(
         "products",
         sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
@@ -235,6 +444,96 @@ def upgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_products_store_id"), ["store_id"], unique=False)
 
+    op.create_table(
+        "sla_policies",
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("priority", sa.String(length=10), nullable=True),
+        sa.Column("customer_tier", sa.String(length=10), nullable=True),
+        sa.Column("type_code", sa.String(length=40), nullable=True),
+        sa.Column("first_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("next_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("resolution_minutes", sa.Integer(), nullable=False),
+        sa.Column("business_hours", sa.Boolean(), nullable=False),
+        sa.Column("warn_ratio", sa.Double(), nullable=False),
+        sa.Column("notify_supervisors", sa.Boolean(), nullable=False),
+        sa.Column("raise_priority", sa.Boolean(), nullable=False),
+        sa.Column(
+            "escalate_group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["escalate_group_id"],
+            ["groups.id"],
+            name=op.f("fk_sla_policies_escalate_group_id_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_policies")),
+    )
+    op.create_table(
+        "ticket_saved_views",
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column(
+            "filters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_saved_views_owner_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_saved_views")),
+    )
+    op.create_table(
+        "ticket_types",
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("name_zh", sa.String(length=40), nullable=False),
+        sa.Column("name_en", sa.String(length=60), nullable=False),
+        sa.Column(
+            "fields",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "default_group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("sort", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["default_group_id"],
+            ["groups.id"],
+            name=op.f("fk_ticket_types_default_group_id_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_types")),
+        sa.UniqueConstraint("code", name=op.f("uq_ticket_types_code")),
+    )
     op.create_table(
         "user_groups",
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -273,6 +572,93 @@ def upgrade() -> None:
             "store_id", "delivery_id", name=op.f("uq_webhook_deliveries_store_id_delivery_id")
         ),
     )
+    op.create_table(
+        "conversations",
+        sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("visitor_hash", sa.String(length=64), nullable=False),
+        sa.Column("visitor_name", sa.String(length=64), nullable=False),
+        sa.Column("channel", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column(
+            "assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("last_message_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_message_preview", sa.String(length=120), nullable=False),
+        sa.Column("waiting_since", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_response_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unread_by_agent", sa.Integer(), nullable=False),
+        sa.Column("unread_by_customer", sa.Integer(), nullable=False),
+        sa.Column(
+            "agent_read_up_to", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "customer_read_up_to",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
+        sa.Column(
+            "last_event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
+            "context",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["users.id"],
+            name=op.f("fk_conversations_assignee_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_conversations_customer_id_customers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_conversations_group_id_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"],
+            ["stores.id"],
+            name=op.f("fk_conversations_store_id_stores"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+    )
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversations_assignee_status", ["assignee_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_conversations_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_conversations_store_status_waiting",
+            ["store_id", "status", "waiting_since"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_conversations_store_visitor", ["store_id", "visitor_hash"], unique=False
+        )
+
     op.create_table(
         "customer_addresses",
         sa.Column(
@@ -399,6 +785,12 @@ def upgrade() -> None:
         sa.Column("refunded_amount", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.Column("receiver_name", sa.String(length=64), nullable=False),
         sa.Column("receiver_phone", sa.String(length=32), nullable=False),
+        sa.Column(
+            "receiver_phone_tail",
+            sa.String(length=4),
+            sa.Computed("substr(receiver_phone, length(receiver_phone) - 3)", persisted=True),
+            nullable=True,
+        ),
         sa.Column("province", sa.String(length=20), nullable=False),
         sa.Column("city", sa.String(length=30), nullable=False),
         sa.Column("district", sa.String(length=30), nullable=False),
@@ -438,6 +830,10 @@ def upgrade() -> None:
             "ix_orders_customer_placed", ["customer_id", "placed_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_orders_order_no"), ["order_no"], unique=False)
+        batch_op.create_index("ix_orders_placed_at", ["placed_at"], unique=False)
+        batch_op.create_index(
+            "ix_orders_receiver_phone_tail", ["receiver_phone_tail"], unique=False
+        )
         batch_op.create_index(
             "ix_orders_store_status_placed", ["store_id", "status", "placed_at"], unique=False
         )
@@ -479,6 +875,212 @@ def upgrade() -> None:
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_skus_product_id"), ["product_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_skus_store_id"), ["store_id"], unique=False)
+
+    op.create_table(
+        "tickets",
+        sa.Column("number", sa.String(length=24), nullable=False),
+        sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("type_code", sa.String(length=40), nullable=False),
+        sa.Column(
+            "category_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("priority", sa.String(length=10), nullable=False),
+        sa.Column(
+            "tags",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "custom_fields",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("customer_tier", sa.String(length=10), nullable=False),
+        sa.Column(
+            "assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "created_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "sla_policy_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("first_response_due_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_responded_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_response_due_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolution_due_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_due_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_due_kind", sa.String(length=20), nullable=True),
+        sa.Column("sla_warn_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_warned_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sla_paused_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("breach_notified_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("breached", sa.Boolean(), nullable=False),
+        sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column(
+            "last_customer_message_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("resolved_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("is_high_risk", sa.Boolean(), nullable=False),
+        sa.Column("is_repeat", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["users.id"],
+            name=op.f("fk_tickets_assignee_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["category_id"],
+            ["ticket_categories.id"],
+            name=op.f("fk_tickets_category_id_ticket_categories"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_tickets_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_tickets_customer_id_customers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_tickets_group_id_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["sla_policy_id"],
+            ["sla_policies.id"],
+            name=op.f("fk_tickets_sla_policy_id_sla_policies"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["store_id"],
+            ["stores.id"],
+            name=op.f("fk_tickets_store_id_stores"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets")),
+        sa.UniqueConstraint("number", name=op.f("uq_tickets_number")),
+    )
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tickets_assignee_status", ["assignee_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_tickets_conversation", ["conversation_id"], unique=False)
+        batch_op.create_index("ix_tickets_created", ["created_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_customer_created", ["customer_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_group_status", ["group_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_open_created",
+            ["created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text(
+                "status IN ('new', 'open', 'pending_customer', 'pending_internal')"
+            ),
+            sqlite_where=sa.text(
+                "status IN ('new', 'open', 'pending_customer', 'pending_internal')"
+            ),
+        )
+        batch_op.create_index(
+            "ix_tickets_priority_status", ["priority", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_sla_due_pending",
+            ["sla_due_at"],
+            unique=False,
+            postgresql_where=sa.text("breach_notified_at IS NULL"),
+            sqlite_where=sa.text("breach_notified_at IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_tickets_sla_warn_pending",
+            ["sla_warn_at"],
+            unique=False,
+            postgresql_where=sa.text("sla_warned_at IS NULL"),
+            sqlite_where=sa.text("sla_warned_at IS NULL"),
+        )
+        batch_op.create_index("ix_tickets_status_created", ["status", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_tickets_tags",
+            ["tags"],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={"tags": "jsonb_path_ops"},
+        )
+        batch_op.create_index(
+            "ix_tickets_type_status", ["type_code", "status", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "conversation_messages",
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("sender_kind", sa.String(length=10), nullable=False),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("sender_name", sa.String(length=64), nullable=False),
+        sa.Column("client_msg_id", sa.String(length=64), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("audience", sa.String(length=10), nullable=False),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_conversation_messages_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_messages")),
+        sa.UniqueConstraint(
+            "conversation_id",
+            "client_msg_id",
+            name=op.f("uq_conversation_messages_conversation_id_client_msg_id"),
+        ),
+    )
+    with op.batch_alter_table("conversation_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversation_messages_conv_id", ["conversation_id", "id"], unique=False
+        )
 
     op.create_table(
         "order_items",
@@ -636,6 +1238,355 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_shipments_tracking_no"), ["tracking_no"], unique=False)
 
     op.create_table(
+        "ticket_compensations",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("required_role", sa.String(length=20), nullable=False),
+        sa.Column(
+            "proposed_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "decided_by_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("decided_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decision_note", sa.String(length=300), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_compensations_decided_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposed_by_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_compensations_proposed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_compensations_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_compensations")),
+    )
+    with op.batch_alter_table("ticket_compensations", schema=None) as batch_op:
+        batch_op.create_index("ix_ticket_compensations_status", ["status"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_ticket_compensations_ticket_id"), ["ticket_id"], unique=False
+        )
+
+    op.create_table(
+        "ticket_complaints",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("severity", sa.String(length=10), nullable=False),
+        sa.Column("responsibility", sa.String(length=20), nullable=False),
+        sa.Column("root_cause", sa.String(length=20), nullable=False),
+        sa.Column("customer_expectation", sa.Text(), nullable=False),
+        sa.Column(
+            "risk_words",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "repeat_of_ticket_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=True,
+        ),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["repeat_of_ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_complaints_repeat_of_ticket_id_tickets"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_complaints_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_complaints")),
+        sa.UniqueConstraint("ticket_id", name=op.f("uq_ticket_complaints_ticket_id")),
+    )
+    op.create_table(
+        "ticket_csat",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_csat_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_csat")),
+        sa.UniqueConstraint("ticket_id", name=op.f("uq_ticket_csat_ticket_id")),
+    )
+    op.create_table(
+        "ticket_messages",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("author_name", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "mentions",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("external_ref", sa.String(length=80), nullable=True),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_messages_author_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_messages_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_messages")),
+    )
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ticket_messages_ticket_at", ["ticket_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "ticket_orders",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_ticket_orders_order_id_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_orders_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", "order_id", name=op.f("pk_ticket_orders")),
+    )
+    with op.batch_alter_table("ticket_orders", schema=None) as batch_op:
+        batch_op.create_index("ix_ticket_orders_order", ["order_id"], unique=False)
+
+    op.create_table(
+        "ticket_search",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("tsv", postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_search_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_search")),
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        # Ticket full-text search on SQLite (see kefu/tickets/search.py); PostgreSQL uses `tsv`.
+        op.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_fts "
+            "USING fts5(content, tokenize='unicode61')"
+        )
+    with op.batch_alter_table("ticket_search", schema=None) as batch_op:
+        batch_op.create_index("ix_ticket_search_tsv", ["tsv"], unique=False, postgresql_using="gin")
+
+    op.create_table(
+        "ticket_tasks",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("due_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("done_at", kefu.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("satisfied", sa.Boolean(), nullable=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_tasks_assignee_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["groups.id"],
+            name=op.f("fk_ticket_tasks_group_id_groups"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_tasks_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_tasks")),
+    )
+    with op.batch_alter_table("ticket_tasks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ticket_tasks_ticket_id"), ["ticket_id"], unique=False)
+
+    op.create_table(
+        "ticket_transitions",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("from_status", sa.String(length=20), nullable=False),
+        sa.Column("to_status", sa.String(length=20), nullable=False),
+        sa.Column("actor_kind", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sa.String(length=120), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_transitions_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket_transitions")),
+    )
+    with op.batch_alter_table("ticket_transitions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ticket_transitions_ticket_id"), ["ticket_id"], unique=False
+        )
+
+    op.create_table(
+        "ticket_watchers",
+        sa.Column(
+            "ticket_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_watchers_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_watchers_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", "user_id", name=op.f("pk_ticket_watchers")),
+    )
+    op.create_table(
+        "conversation_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("store_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("audience", sa.String(length=10), nullable=False),
+        sa.Column("actor_kind", sa.String(length=10), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("actor_name", sa.String(length=64), nullable=False),
+        sa.Column(
+            "message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("created_at", kefu.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_conversation_events_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["conversation_messages.id"],
+            name=op.f("fk_conversation_events_message_id_conversation_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_events")),
+    )
+    with op.batch_alter_table("conversation_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversation_events_conv_id", ["conversation_id", "id"], unique=False
+        )
+        batch_op.create_index("ix_conversation_events_store_id", ["store_id", "id"], unique=False)
+
+    op.create_table(
         "logistics_events",
         sa.Column(
             "shipment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -705,6 +1656,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE IF EXISTS ticket_fts")
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refunds_order_id"))
@@ -714,6 +1667,39 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_logistics_events_shipment_id"))
 
     op.drop_table("logistics_events")
+    with op.batch_alter_table("conversation_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_events_store_id")
+        batch_op.drop_index("ix_conversation_events_conv_id")
+
+    op.drop_table("conversation_events")
+    op.drop_table("ticket_watchers")
+    with op.batch_alter_table("ticket_transitions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_transitions_ticket_id"))
+
+    op.drop_table("ticket_transitions")
+    with op.batch_alter_table("ticket_tasks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_tasks_ticket_id"))
+
+    op.drop_table("ticket_tasks")
+    with op.batch_alter_table("ticket_search", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_search_tsv", postgresql_using="gin")
+
+    op.drop_table("ticket_search")
+    with op.batch_alter_table("ticket_orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_orders_order")
+
+    op.drop_table("ticket_orders")
+    with op.batch_alter_table("ticket_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_messages_ticket_at")
+
+    op.drop_table("ticket_messages")
+    op.drop_table("ticket_csat")
+    op.drop_table("ticket_complaints")
+    with op.batch_alter_table("ticket_compensations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_compensations_ticket_id"))
+        batch_op.drop_index("ix_ticket_compensations_status")
+
+    op.drop_table("ticket_compensations")
     with op.batch_alter_table("shipments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shipments_tracking_no"))
         batch_op.drop_index(batch_op.f("ix_shipments_order_id"))
@@ -733,6 +1719,43 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_order_items_order_id"))
 
     op.drop_table("order_items")
+    with op.batch_alter_table("conversation_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_messages_conv_id")
+
+    op.drop_table("conversation_messages")
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_tickets_type_status")
+        batch_op.drop_index(
+            "ix_tickets_tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"}
+        )
+        batch_op.drop_index("ix_tickets_status_created")
+        batch_op.drop_index(
+            "ix_tickets_sla_warn_pending",
+            postgresql_where=sa.text("sla_warned_at IS NULL"),
+            sqlite_where=sa.text("sla_warned_at IS NULL"),
+        )
+        batch_op.drop_index(
+            "ix_tickets_sla_due_pending",
+            postgresql_where=sa.text("breach_notified_at IS NULL"),
+            sqlite_where=sa.text("breach_notified_at IS NULL"),
+        )
+        batch_op.drop_index("ix_tickets_priority_status")
+        batch_op.drop_index(
+            "ix_tickets_open_created",
+            postgresql_where=sa.text(
+                "status IN ('new', 'open', 'pending_customer', 'pending_internal')"
+            ),
+            sqlite_where=sa.text(
+                "status IN ('new', 'open', 'pending_customer', 'pending_internal')"
+            ),
+        )
+        batch_op.drop_index("ix_tickets_group_status")
+        batch_op.drop_index("ix_tickets_customer_created")
+        batch_op.drop_index("ix_tickets_created")
+        batch_op.drop_index("ix_tickets_conversation")
+        batch_op.drop_index("ix_tickets_assignee_status")
+
+    op.drop_table("tickets")
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_skus_store_id"))
         batch_op.drop_index(batch_op.f("ix_skus_product_id"))
@@ -740,6 +1763,8 @@ def downgrade() -> None:
     op.drop_table("skus")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_store_status_placed")
+        batch_op.drop_index("ix_orders_receiver_phone_tail")
+        batch_op.drop_index("ix_orders_placed_at")
         batch_op.drop_index(batch_op.f("ix_orders_order_no"))
         batch_op.drop_index("ix_orders_customer_placed")
 
@@ -756,12 +1781,30 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customer_addresses_customer_id"))
 
     op.drop_table("customer_addresses")
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversations_store_visitor")
+        batch_op.drop_index("ix_conversations_store_status_waiting")
+        batch_op.drop_index(batch_op.f("ix_conversations_customer_id"))
+        batch_op.drop_index("ix_conversations_assignee_status")
+
+    op.drop_table("conversations")
     op.drop_table("webhook_deliveries")
     op.drop_table("user_groups")
+    op.drop_table("ticket_types")
+    op.drop_table("ticket_saved_views")
+    op.drop_table("sla_policies")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_store_id"))
 
     op.drop_table("products")
+    with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_sessions_user_revoked")
+
+    op.drop_table("login_sessions")
+    with op.batch_alter_table("knowledge_faq_stores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_knowledge_faq_stores_store_id"))
+
+    op.drop_table("knowledge_faq_stores")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_store_phone_tail")
         batch_op.drop_index(batch_op.f("ix_customers_store_id"))
@@ -771,8 +1814,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_api_tokens_prefix"))
 
     op.drop_table("api_tokens")
+    op.drop_table("agent_presence")
     op.drop_table("users")
+    op.drop_table("ticket_settings")
+    op.drop_table("ticket_number_counters")
+    op.drop_table("ticket_categories")
+    op.drop_table("ticket_calendar_days")
     op.drop_table("stores")
+    op.drop_table("knowledge_versions")
+    with op.batch_alter_table("knowledge_faqs", schema=None) as batch_op:
+        batch_op.drop_index("ix_knowledge_faqs_live")
+        batch_op.drop_index("ix_knowledge_faqs_category")
+
+    op.drop_table("knowledge_faqs")
+    with op.batch_alter_table("knowledge_articles", schema=None) as batch_op:
+        batch_op.drop_index("ix_knowledge_articles_category")
+
+    op.drop_table("knowledge_articles")
     op.drop_table("groups")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_entity")

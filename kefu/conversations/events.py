@@ -1,0 +1,112 @@
+"""Typed conversation events and where they go.
+
+Every stored log row is published twice after commit: on `conversation:{id}` (the customer's
+socket, the bot) and on `store:{id}` (agents' inboxes, with the list row attached so a list
+can update without a query). Typing is ephemeral: published, never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.conversations.models import ConversationEvent, Message
+from kefu.conversations.schemas import ActorOut, ConversationSummary, EventOut, MessageOut
+from kefu.core.events import DomainEvent, get_bus, queue_event
+
+
+class TypingEvent(DomainEvent):
+    type: Literal["typing"] = "typing"
+    conversation_id: int
+    who: Literal["customer", "agent"]
+    name: str = ""
+    on: bool = True
+    origin: str = ""  # the socket that typed, so it does not see its own indicator
+
+
+def conversation_channel(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def store_channel(store_id: int) -> str:
+    return f"store:{store_id}"
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        client_id=message.client_msg_id,
+        sender_kind=message.sender_kind,
+        sender_id=message.sender_id,
+        sender_name=message.sender_name,
+        kind=message.kind,
+        body=message.body,
+        payload=message.payload or {},
+        audience=message.audience,
+        created_at=message.created_at,
+    )
+
+
+def event_out(
+    event: ConversationEvent,
+    message: Message | None,
+    summary: ConversationSummary | None = None,
+) -> EventOut:
+    return EventOut(
+        id=event.id,
+        conversation_id=event.conversation_id,
+        store_id=event.store_id,
+        kind=event.kind,
+        audience=event.audience,
+        actor=ActorOut(kind=event.actor_kind, id=event.actor_id, name=event.actor_name),
+        created_at=event.created_at,
+        message=message_out(message) if message is not None else None,
+        data=event.data or {},
+        conversation=summary,
+    )
+
+
+def queue_log_events(
+    session: AsyncSession,
+    rows: list[tuple[ConversationEvent, Message | None]],
+    summary: ConversationSummary,
+) -> None:
+    """Buffer the rows for publication after commit (dropped if the transaction rolls back)."""
+    for event, message in rows:
+        out = event_out(event, message)
+        queue_event(session, conversation_channel(event.conversation_id), out)
+        with_list = out.model_copy(update={"conversation": summary})
+        queue_event(session, store_channel(event.store_id), with_list)
+
+
+def for_customer(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """What a customer may see of an event payload, or None if nothing."""
+    if payload.get("type") == "typing":
+        return payload if payload.get("who") == "agent" else None
+    if payload.get("type") != "event" or payload.get("audience") != "public":
+        return None
+    out = dict(payload)
+    out.pop("conversation", None)
+    actor = dict(out.get("actor") or {})
+    if actor.get("kind") == "agent":
+        actor["id"] = None  # staff ids are internal
+    out["actor"] = actor
+    message = out.get("message")
+    if message:
+        message = dict(message)
+        if message.get("sender_kind") == "agent":
+            message["sender_id"] = None
+        out["message"] = message
+    data = dict(out.get("data") or {})
+    data.pop("assignee_id", None)
+    out["data"] = data
+    return out
+
+
+async def publish_typing(event: TypingEvent, store_id: int) -> None:
+    """Typing is not worth a database write; it goes straight to the bus."""
+    payload = event.model_dump(mode="json")
+    bus = get_bus()
+    await bus.publish(conversation_channel(event.conversation_id), payload)
+    await bus.publish(store_channel(store_id), payload)

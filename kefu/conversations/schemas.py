@@ -1,0 +1,133 @@
+"""Pydantic shapes of conversations: what clients send (frames, REST bodies) and receive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kefu.core.events import DomainEvent
+
+MAX_BODY = 5000
+
+Audience = Literal["public", "internal"]
+SenderKind = Literal["customer", "agent", "bot", "system"]
+MessageKind = Literal["text", "image", "product_card", "order_card", "note"]
+Status = Literal["open", "pending", "snoozed", "resolved"]
+View = Literal["mine", "unassigned", "all"]
+
+
+class MessageOut(BaseModel):
+    id: int
+    client_id: str | None
+    sender_kind: str
+    sender_id: int | None
+    sender_name: str
+    kind: str
+    body: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    audience: str
+    created_at: datetime
+
+
+class ActorOut(BaseModel):
+    kind: str
+    id: int | None
+    name: str
+
+
+class ConversationSummary(BaseModel):
+    """A row of the inbox list; sent with every event on `store:{id}` channels."""
+
+    id: int
+    store_id: int
+    status: str
+    channel: str
+    contact_name: str
+    customer_id: int | None
+    assignee_id: int | None
+    assignee_name: str = ""
+    last_message_at: datetime | None
+    last_message_preview: str
+    waiting_since: datetime | None
+    unread_by_agent: int
+    last_event_id: int
+
+
+class EventOut(DomainEvent):
+    """`{"type": "event", "id": …}` — one row of the log as every client sees it."""
+
+    type: Literal["event"] = "event"
+    id: int
+    conversation_id: int
+    store_id: int
+    kind: str
+    audience: str
+    actor: ActorOut
+    created_at: datetime
+    message: MessageOut | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    conversation: ConversationSummary | None = None
+
+
+# Frames a client sends over a socket. Unknown fields are ignored so newer clients can talk
+# to an older server during a rolling deploy.
+
+
+class SendFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["send"]
+    client_id: str = Field(min_length=1, max_length=64)
+    body: str = Field(default="", max_length=MAX_BODY)
+    kind: MessageKind = "text"
+    conversation_id: int | None = None
+    audience: Audience = "public"
+
+
+class ResumeFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["resume"]
+    after: int = Field(default=0, ge=0)
+
+
+class TypingFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["typing"]
+    on: bool = True
+    conversation_id: int | None = None
+
+
+class ReadFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["read"]
+    conversation_id: int | None = None
+
+
+# REST bodies (agent side).
+
+
+class PostMessageIn(BaseModel):
+    client_id: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    audience: Audience = "public"
+
+
+class PresenceIn(BaseModel):
+    status: Literal["online", "away"]
+
+
+class AssignIn(BaseModel):
+    assignee_id: int | None = None
+
+
+class PostResultOut(BaseModel):
+    message_id: int
+    event_id: int
+    conversation_id: int
+    duplicate: bool
+
+
+class ConversationDetail(BaseModel):
+    conversation: ConversationSummary
+    events: list[EventOut]

@@ -1,0 +1,1 @@
+"""Knowledge base (知识库): FAQ entries, articles for agents, the public help center."""

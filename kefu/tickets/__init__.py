@@ -1,0 +1,1 @@
+"""Work orders (工单): tickets, SLAs, escalation, complaints, follow-up visits, CSAT."""

@@ -1,0 +1,9 @@
+"""Chat fixtures: the store factories, a signed-in agent on a live server, socket helpers."""
+
+from __future__ import annotations
+
+from tests.conversations.chat import (  # noqa: F401 - fixtures
+    agent_cookie,
+    chat_store,
+)
+from tests.store.conftest import make_customer, make_order, make_store  # noqa: F401 - fixtures
