@@ -75,7 +75,11 @@ async def test_shell_in_chinese_then_english(
 
     # A form post through the browser: the four default groups.
     await page.goto(f"{live_server.url}/settings/groups")
-    await page.click("text=创建这四个分组")
+    async with page.expect_response(
+        lambda r: r.url.endswith("/settings/groups/defaults") and r.request.method == "POST"
+    ) as created:
+        await page.click("text=创建这四个分组")
+    assert (await created.value).status == 303, await (await created.value).text()
     await page.wait_for_selector("table.table")
     assert "投诉专家组" in await page.inner_text("table.table")
     await page.screenshot(path=screenshot_path("groups-1280"), full_page=True)
