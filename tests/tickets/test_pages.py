@@ -48,10 +48,14 @@ async def test_new_ticket_errors_keep_the_input(login_as: LoginAs) -> None:
     assert "找不到订单号 NOPE-1" in r.text and 'value="发票"' in r.text
 
 
-async def test_supervisor_sees_full_contact(login_as: LoginAs, shop: Shop) -> None:
+async def test_contact_is_masked_even_for_supervisors(login_as: LoginAs, shop: Shop) -> None:
+    """Unmasking happens only through the audited reveal on the customer's page."""
     sup = await login_as(Role.supervisor)
     tid = await _new(sup, customer_id=str(shop.customer.id))
-    assert "13812345678" in (await sup.get(f"/tickets/{tid}")).text
+    page = (await sup.get(f"/tickets/{tid}")).text
+    assert "13812345678" not in page
+    assert "138****5678" in page
+    assert f"/customers/{shop.customer.id}" in page
 
 
 async def test_detail_actions_flow(login_as: LoginAs) -> None:
