@@ -6,6 +6,7 @@ from kefu.accounts.api import router as accounts_router
 from kefu.channels.api import router as channels_router
 from kefu.conversations.api import router as conversations_router
 from kefu.knowledge.api import router as knowledge_router
+from kefu.knowledge.canned_api import router as canned_router
 from kefu.store.api import router as store_router
 from kefu.tickets.api import router as tickets_router
 
@@ -16,3 +17,4 @@ router.include_router(conversations_router)
 router.include_router(channels_router)
 router.include_router(tickets_router)
 router.include_router(knowledge_router)
+router.include_router(canned_router)

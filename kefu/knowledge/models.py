@@ -101,3 +101,7 @@ class KnowledgeVersion(IdMixin, Base):
     actor_id: Mapped[int | None]
     actor_name: Mapped[str] = mapped_column(String(120), default="")
     at: Mapped[datetime]
+
+
+# Canned replies are defined in their own module; importing it registers the table.
+from kefu.knowledge.canned_models import CannedReply  # noqa: E402, F401  (registers the table)

@@ -757,3 +757,9 @@ async def help_center(
     )
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+# Canned replies live in their own module; their pages sit under /knowledge.
+from kefu.knowledge.canned_pages import router as _canned_pages  # noqa: E402
+
+router.include_router(_canned_pages)

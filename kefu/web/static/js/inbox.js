@@ -197,6 +197,7 @@
         input.focus();
       };
     });
+    bindCannedPicker(chat, form, input);
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); form.requestSubmit(); }
     });
@@ -222,6 +223,63 @@
         req.then(function (r) { return r.ok ? r.json() : null; }).then(function (summary) { b.disabled = false; if (summary) { updateHeader(summary); refreshListSoon(); } });
       };
     });
+  }
+  // --- canned replies: "/" at the start of the composer opens a picker ----------------------------
+  // Registered before the composer's own keydown handler, so Enter picks a reply instead of sending.
+  function bindCannedPicker(chat, form, input) {
+    var box = el("div", "canned-picker"), items = [], active = 0, seq = 0, timer = null;
+    box.id = "canned-picker"; box.hidden = true; box.setAttribute("role", "listbox");
+    form.parentNode.insertBefore(box, form);
+    function query() {
+      var v = input.value;
+      return v.charAt(0) === "/" && v.length <= 31 && !/\s/.test(v) ? v.slice(1) : null;
+    }
+    function close() { box.hidden = true; items = []; seq++; }
+    function draw() {
+      box.innerHTML = "";
+      if (!items.length) { box.appendChild(el("div", "canned-empty", T.canned_empty)); return; }
+      items.forEach(function (r, i) {
+        var row = el("div", "canned-item" + (i === active ? " active" : ""));
+        row.setAttribute("role", "option"); row.setAttribute("aria-selected", i === active);
+        row.appendChild(el("span", "canned-key", r.shortcut ? "/" + r.shortcut : ""));
+        row.appendChild(el("span", "canned-title", r.title));
+        row.appendChild(el("span", "canned-text", r.rendered));
+        row.addEventListener("mousedown", function (e) { e.preventDefault(); pick(i); });
+        box.appendChild(row);
+      });
+      var cur = box.children[active]; if (cur && cur.scrollIntoView) cur.scrollIntoView({ block: "nearest" });
+    }
+    function pick(i) {
+      var r = items[i]; if (!r) return;
+      close();
+      input.value = r.rendered;
+      input.focus(); input.setSelectionRange(input.value.length, input.value.length);
+    }
+    function search() {
+      var q = query(); if (q == null) { close(); return; }
+      var mine = ++seq;
+      var params = new URLSearchParams({ q: q, conversation_id: current, limit: 8 });
+      fetch("/api/v1/canned-replies?" + params.toString(), { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : []; }).then(function (data) {
+        if (mine !== seq || query() == null) return; // a newer keystroke already asked again
+        items = data; active = 0; box.hidden = false; draw();
+      }).catch(function () { if (mine === seq) close(); });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      if (query() == null) { close(); return; }
+      timer = setTimeout(search, 120);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (box.hidden) return;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        if (items.length) { active = (active + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length; draw(); }
+      } else if ((e.key === "Enter" || e.key === "Tab") && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        if (!items.length) { if (e.key === "Enter") { e.preventDefault(); e.stopImmediatePropagation(); } return; }
+        e.preventDefault(); e.stopImmediatePropagation(); pick(active);
+      } else if (e.key === "Escape") { e.preventDefault(); close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
   }
   function transmit(cid) {
     var p = pending[cid]; if (!p) return;
