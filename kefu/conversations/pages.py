@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -179,3 +179,24 @@ async def inbox_pane(
 ) -> HTMLResponse:
     ctx = await _pane_context(session, conversation_id, principal)
     return render(request, "conversations/_pane.html", ctx)
+
+
+@router.post("/inbox/{conversation_id}/ticket")
+async def ticket_from_conversation(
+    conversation_id: int,
+    session: DbSession,
+    principal: Annotated[Principal, Require(Permission.inbox_use, Permission.tickets_write)],
+) -> RedirectResponse:
+    """One click: a ticket carrying this chat's messages, assigned to the agent who made it."""
+    from kefu.tickets.service import create_ticket_from_conversation
+
+    conversation = await service.get_conversation(session, conversation_id)
+    messages = await service.public_transcript(session, conversation_id)
+    ticket = await create_ticket_from_conversation(
+        session,
+        principal.actor,
+        conversation_id=conversation_id,
+        messages=messages,
+        customer_id=conversation.customer_id,
+    )
+    return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)

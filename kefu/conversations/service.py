@@ -754,3 +754,24 @@ async def summaries_for(
 
 async def get_conversation(session: AsyncSession, conversation_id: int) -> Conversation:
     return await _load(session, conversation_id)
+
+
+async def public_transcript(session: AsyncSession, conversation_id: int) -> list[dict[str, Any]]:
+    """What the customer and the shop said, oldest first, as plain data for other domains
+    (a ticket made from this chat). Internal notes stay in the conversation."""
+    await _load(session, conversation_id)
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.audience == "public")
+        .order_by(Message.id)
+    )
+    return [
+        {
+            "id": m.id,
+            "sender": m.sender_kind if m.sender_kind in ("customer", "agent", "bot") else "system",
+            "sender_name": m.sender_name,
+            "body": m.body,
+            "sent_at": m.created_at,
+        }
+        for m in rows
+    ]
