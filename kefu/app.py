@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from kefu.core import events, jobs
+from kefu.core import events, jobs, mail
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
 from kefu.core.errors import Unauthorized, install_error_handlers, problem
@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             jobs.set_runner(jobs.RedisJobRunner(settings.redis_url))
         else:
             events.set_bus(events.InProcessEventBus())
+        # Jobs open sessions on this app's database (tests run several apps in one process).
+        jobs.use_job_sessionmaker(app.state.db.sessionmaker)
+        mail.configure_mail(mail.from_settings(settings))
         runner = jobs.get_runner()
         await runner.start()
         try:

@@ -2,7 +2,7 @@
 
 from kefu.accounts import models as accounts_models
 from kefu.conversations import models as conversations_models
-from kefu.core import audit
+from kefu.core import audit, mail
 from kefu.core.db import Base
 from kefu.knowledge import models as knowledge_models
 from kefu.store import models as store_models
@@ -14,6 +14,7 @@ __all__ = [
     "audit",
     "conversations_models",
     "knowledge_models",
+    "mail",
     "store_models",
     "tickets_models",
 ]

@@ -11,7 +11,7 @@ import importlib
 
 from kefu.core import jobs
 
-TASK_MODULES: tuple[str, ...] = ("kefu.tickets.tasks",)
+TASK_MODULES: tuple[str, ...] = ("kefu.core.mail", "kefu.tickets.tasks")
 
 
 def load_task_modules() -> None:

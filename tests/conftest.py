@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import kefu.models  # noqa: F401
 from kefu.app import create_app
-from kefu.core import events
+from kefu.core import events, mail
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Base, Database
-from tests.fixtures.servers import postgres_server, redis_server
+from tests.fixtures.servers import CapturedMail, postgres_server, redis_server, smtp_server
 
 TEST_DB = os.environ.get("KEFU_TEST_DB", "sqlite")
 
@@ -100,3 +100,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def smtp(settings: Settings) -> Iterator[CapturedMail]:
+    """A local SMTP server; the app (and jobs) send their mail to it."""
+    with smtp_server() as (host, port, captured):
+        settings.smtp_host, settings.smtp_port = host, port
+        mail.configure_mail(mail.from_settings(settings))
+        try:
+            yield captured
+        finally:
+            mail.configure_mail(None)

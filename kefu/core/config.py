@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_rate_per_minute: int = 20
 
+    # Outgoing mail (offline-message transcripts, CSAT links, notifications); off when unset.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    mail_from: str = "Kefu 客服 <kefu@localhost>"
+
     upload_max_bytes: int = 10 * 1024 * 1024
     import_batch_max: int = 1000
 

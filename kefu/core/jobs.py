@@ -11,13 +11,14 @@ loses nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,30 @@ def schedule(name: str, every_s: float) -> None:
 
 def registered_jobs() -> dict[str, JobFunc]:
     return dict(_registry)
+
+
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+
+def use_job_sessionmaker(maker: async_sessionmaker[AsyncSession] | None) -> None:
+    """Point jobs at a database: the app's own at startup (tests run several apps), or
+    None to let the next job open one from the settings (`kefu worker`)."""
+    global _sessionmaker
+    _sessionmaker = maker
+
+
+@asynccontextmanager
+async def job_session() -> AsyncIterator[AsyncSession]:
+    """A session for a job; the job commits what it wants kept."""
+    global _sessionmaker
+    if _sessionmaker is None:
+        from kefu.core.config import get_settings
+        from kefu.core.db import make_engine
+
+        engine = make_engine(get_settings().database_url)
+        _sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    async with _sessionmaker() as session:
+        yield session
 
 
 class JobRunner(Protocol):
@@ -143,6 +168,15 @@ def _submit_after_commit(session: Session) -> None:
 
 
 _inflight: set[asyncio.Task[None]] = set()
+
+
+async def drain() -> None:
+    """Wait until every committed job was submitted and, in-process, has finished."""
+    while _inflight:
+        await asyncio.gather(*list(_inflight), return_exceptions=True)
+    runner = get_runner()
+    if isinstance(runner, InProcessJobRunner):
+        await runner.drain()
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends
 
 from kefu.accounts.deps import Principal, Require
 from kefu.accounts.permissions import Permission
 from kefu.core.deps import DbSession
-from kefu.tickets import complaints, service, tasks
+from kefu.tickets import complaints, service
 from kefu.tickets.models import Ticket
 from kefu.tickets.schemas import (
     AssignIn,
@@ -34,17 +32,7 @@ from kefu.tickets.schemas import (
     TransitionIn,
 )
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # The SLA sweep job opens sessions on the app's own database (tests run several apps).
-    db = getattr(app.state, "db", None)
-    if db is not None:
-        tasks.use_sessionmaker(db.sessionmaker)
-    yield
-
-
-router = APIRouter(prefix="/tickets", tags=["tickets"], lifespan=_lifespan)
+router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 Reader = Annotated[Principal, Require(Permission.tickets_read)]
 Writer = Annotated[Principal, Require(Permission.tickets_read, Permission.tickets_write)]

@@ -26,7 +26,7 @@ async def test_job_runs_on_the_app_database(
 ) -> None:
     agent = actor_of(await make_user(Role.agent))
     ticket = await new_ticket(tsession, agent, now=utcnow() - timedelta(days=7))
-    tasks.use_sessionmaker(None)
+    jobs.use_job_sessionmaker(None)
     async with app.router.lifespan_context(app):
         result = await tasks.sweep_sla()
         assert result.breached == 1
