@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from kefu.accounts.api import router as accounts_router
+from kefu.aftersales.api import router as aftersales_router
+from kefu.bot.api import router as bot_router
 from kefu.channels.api import router as channels_router
 from kefu.conversations.api import router as conversations_router
 from kefu.knowledge.api import router as knowledge_router
@@ -18,3 +20,5 @@ router.include_router(channels_router)
 router.include_router(tickets_router)
 router.include_router(knowledge_router)
 router.include_router(canned_router)
+router.include_router(aftersales_router)
+router.include_router(bot_router)

@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import kefu.models  # noqa: F401 - register every table
+        from kefu.worker import load_task_modules
+
+        load_task_modules()  # register every domain's jobs and sweeps
 
         owns_db = getattr(app.state, "db", None) is None
         if owns_db:

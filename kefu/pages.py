@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from kefu.accounts.pages import router as accounts_pages
+from kefu.aftersales.pages import router as aftersales_pages
 from kefu.channels.pages import router as channels_pages
 from kefu.conversations.pages import router as conversations_pages
 from kefu.knowledge.pages import router as knowledge_pages
@@ -15,6 +16,7 @@ router = APIRouter()
 # Domain pages first: they replace the shell's placeholders for sections not yet built.
 router.include_router(tickets_pages)
 router.include_router(knowledge_pages)
+router.include_router(aftersales_pages)
 router.include_router(shell_pages)
 router.include_router(accounts_pages)
 router.include_router(store_pages)

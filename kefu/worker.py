@@ -11,7 +11,13 @@ import importlib
 
 from kefu.core import jobs
 
-TASK_MODULES: tuple[str, ...] = ("kefu.core.mail", "kefu.tickets.tasks")
+TASK_MODULES: tuple[str, ...] = (
+    "kefu.core.mail",
+    "kefu.tickets.tasks",
+    "kefu.conversations.tasks",
+    "kefu.aftersales.tasks",
+    "kefu.bot.tasks",
+)
 
 
 def load_task_modules() -> None:

@@ -35,6 +35,13 @@ class Permission(StrEnum):
     groups_manage = "groups.manage"
     audit_read = "audit.read"
     settings_manage = "settings.manage"
+    aftersales_read = "aftersales.read"
+    aftersales_write = "aftersales.write"
+    # Approve or reject cases and override the policy engine's decision (with a reason).
+    aftersales_approve = "aftersales.approve"
+    # Receive and inspect returned parcels (the warehouse view).
+    aftersales_warehouse = "aftersales.warehouse"
+    conversations_supervise = "conversations.supervise"
 
 
 _AGENT = {
@@ -46,8 +53,13 @@ _AGENT = {
     Permission.tickets_read,
     Permission.tickets_write,
     Permission.knowledge_read,
+    Permission.aftersales_read,
+    Permission.aftersales_write,
+    Permission.aftersales_warehouse,
 }
 _SUPERVISOR = _AGENT | {
+    Permission.aftersales_approve,
+    Permission.conversations_supervise,
     Permission.customers_reveal_pii,
     Permission.store_import,
     Permission.knowledge_write,
@@ -65,6 +77,7 @@ _QA = {
     Permission.knowledge_write,
     Permission.reports_read,
     Permission.qa_score,
+    Permission.aftersales_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -133,4 +146,9 @@ PERMISSION_LABELS: dict[Permission, tuple[str, str]] = {
     Permission.groups_manage: ("管理分组", "Manage groups"),
     Permission.audit_read: ("查看审计日志", "Read the audit log"),
     Permission.settings_manage: ("管理系统设置", "Manage settings"),
+    Permission.aftersales_read: ("查看售后单", "View after-sales cases"),
+    Permission.aftersales_write: ("处理售后单", "Work on after-sales cases"),
+    Permission.aftersales_approve: ("审核售后与改判", "Approve cases and override policy"),
+    Permission.aftersales_warehouse: ("仓库收货验货", "Receive and inspect returns"),
+    Permission.conversations_supervise: ("监控与改派会话", "Supervise and reassign chats"),
 }

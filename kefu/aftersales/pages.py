@@ -1,0 +1,7 @@
+"""After-sales pages: agents' case list and detail, the warehouse view."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
