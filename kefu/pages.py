@@ -10,11 +10,13 @@ from kefu.knowledge.pages import router as knowledge_pages
 from kefu.store.admin_pages import router as store_admin_pages
 from kefu.store.pages import router as store_pages
 from kefu.tickets.pages import router as tickets_pages
+from kefu.tickets.webform import router as tickets_webform
 from kefu.web.pages import router as shell_pages
 
 router = APIRouter()
 # Domain pages first: they replace the shell's placeholders for sections not yet built.
 router.include_router(tickets_pages)
+router.include_router(tickets_webform)
 router.include_router(knowledge_pages)
 router.include_router(aftersales_pages)
 router.include_router(shell_pages)

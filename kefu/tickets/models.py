@@ -127,6 +127,10 @@ class Ticket(IdMixin, TimestampMixin, Base):
     tags: Mapped[list[str]] = mapped_column(JsonType, default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     source: Mapped[str] = mapped_column(String(20), default="agent")
+    # For customers without a customer record (web form, offline message, email).
+    contact_name: Mapped[str] = mapped_column(String(64), default="")
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
     customer_tier: Mapped[str] = mapped_column(String(10), default="normal")
     assignee_id: Mapped[int | None] = mapped_column(BigId, _fk("users.id", "SET NULL"))
     group_id: Mapped[int | None] = mapped_column(BigId, _fk("groups.id", "SET NULL"))

@@ -27,7 +27,7 @@ from kefu.core.db import utcnow
 from kefu.core.deps import DbSession
 from kefu.core.errors import KefuError, field_errors
 from kefu.core.i18n import gettext as _
-from kefu.core.masking import mask_name, mask_phone
+from kefu.core.masking import mask_email, mask_name, mask_phone
 from kefu.store import views
 from kefu.store.models import Customer, Order
 from kefu.tickets import complaints, portal, service, sla
@@ -162,6 +162,19 @@ def _customer_view(customer: Customer | None, principal: Principal) -> dict[str,
         "phone": mask_phone(customer.phone),
         "tier": customer.tier,
         "city": customer.city,
+    }
+
+
+def _contact_view(ticket: Any, principal: Principal) -> dict[str, str] | None:
+    """Who to reach for a ticket without a customer record (web form, offline message).
+    Masked unless the viewer may see personal data."""
+    if not (ticket.contact_name or ticket.contact_email or ticket.contact_phone):
+        return None
+    full = Permission.customers_reveal_pii in principal.permissions
+    return {
+        "name": ticket.contact_name if full else mask_name(ticket.contact_name),
+        "email": (ticket.contact_email or "") if full else mask_email(ticket.contact_email),
+        "phone": (ticket.contact_phone or "") if full else mask_phone(ticket.contact_phone),
     }
 
 
@@ -442,6 +455,7 @@ async def ticket_detail(
             "user_names": {u.id: u.display_name for u in users},
             "group_names": {g.id: g.name for g in groups},
             "customer": _customer_view(customer, principal),
+            "contact": _contact_view(ticket, principal),
             "orders": orders,
             "tasks": tasks,
             "complaint": complaint,
@@ -865,7 +879,13 @@ async def customer_status(request: Request, token: str, session: DbSession) -> R
     return render(
         request,
         "tickets/public.html",
-        {**view, "token": token, "rated": request.query_params.get("rated") == "1", **_helpers()},
+        {
+            **view,
+            "token": token,
+            "rated": request.query_params.get("rated") == "1",
+            "created": request.query_params.get("created") == "1",
+            **_helpers(),
+        },
     )
 
 

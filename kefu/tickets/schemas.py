@@ -26,6 +26,31 @@ class TicketCreate(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     assignee_id: int | None = None
     group_id: int | None = None
+    # How to reach a customer who has no customer record (web form, offline message, email).
+    contact_name: str = Field(default="", max_length=64)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("contact_email")
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or any(c in value for c in " \r\n<>,;"):
+            raise ValueError("邮箱地址无效")
+        return value
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        digits = value.strip().replace(" ", "").replace("-", "")
+        if not digits.lstrip("+").isdigit() or not 5 <= len(digits) <= 20:
+            raise ValueError("电话号码无效")
+        return digits
 
     @field_validator("subject")
     @classmethod

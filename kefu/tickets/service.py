@@ -30,7 +30,7 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Conflict, Invalid, NotFound
 from kefu.core.events import queue_event
 from kefu.store.models import Customer, Order, Store
-from kefu.tickets import complaints, portal, sla
+from kefu.tickets import complaints, notify, portal, sla
 from kefu.tickets import settings as ticket_settings
 from kefu.tickets.enums import (
     ACTIVE_STATUSES,
@@ -175,8 +175,11 @@ async def create_ticket(
     source: str = "agent",
     initial_messages: Sequence[ConversationMessage] = (),
     now: datetime | None = None,
+    store_id: int | None = None,
 ) -> Ticket:
-    """Create a ticket, start its SLA clock and (for complaints) open its complaint record."""
+    """Create a ticket, start its SLA clock and (for complaints) open its complaint record.
+
+    `store_id` names the shop when neither a customer nor an order does (a web form)."""
     now = now or utcnow()
     settings = await ticket_settings.get_settings(session)
     kind = await _type(session, data.type_code)
@@ -200,7 +203,10 @@ async def create_ticket(
             first_customer = next((o.customer_id for o in orders if o.customer_id), None)
             if first_customer is not None:
                 customer = await session.get(Customer, first_customer)
-    store_id = customer.store_id if customer else (orders[0].store_id if orders else None)
+    if customer is not None:
+        store_id = customer.store_id
+    elif orders:
+        store_id = orders[0].store_id
     timezone = settings["business_hours"]["timezone"]
     if store_id is not None:
         store = await session.get(Store, store_id)
@@ -221,6 +227,9 @@ async def create_ticket(
         tags=data.tags,
         custom_fields=fields,
         source=source,
+        contact_name=data.contact_name.strip(),
+        contact_email=data.contact_email,
+        contact_phone=data.contact_phone,
         customer_tier=customer.tier if customer else "normal",
         assignee_id=data.assignee_id,
         group_id=data.group_id if data.group_id is not None else kind.default_group_id,
@@ -269,6 +278,8 @@ async def create_ticket(
         await complaints.open_complaint(session, actor, ticket, now=now)
     await session.flush()
     await reindex_ticket(session, ticket)
+    if source in notify.CUSTOMER_SOURCES:
+        await notify.created(session, ticket)
     created = _event(ticket, "ticket.created", subject=ticket.subject)
     if ticket.assignee_id:
         queue_event(session, f"agent:{ticket.assignee_id}", created)
@@ -409,6 +420,7 @@ async def _apply_transition(
         store_id=ticket.store_id,
         reason=reason[:500] or None,
     )
+    await notify.status_changed(session, actor, ticket, target.value)
     if target == TicketStatus.resolved:
         await complaints.on_resolved(session, actor, ticket, now)
         # The channel sends the customer this link to see the ticket and rate it (CSAT).
@@ -599,6 +611,7 @@ async def reply_to_customer(
         session, actor, "ticket.reply", "ticket", ticket.id,
         after={"message_id": message.id}, store_id=ticket.store_id,
     )  # fmt: skip
+    await notify.reply_sent(session, actor, ticket, message)
     payload = _event(
         ticket,
         "ticket.reply_to_customer",

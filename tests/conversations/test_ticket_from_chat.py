@@ -70,3 +70,38 @@ async def test_qa_without_ticket_permission_cannot(
         await s.commit()
     response = await qa.post(f"/inbox/{posted.conversation.id}/ticket")
     assert response.status_code == 403
+
+
+async def test_ticket_reply_and_resolution_go_back_into_the_chat(
+    db: Database, chat_store: Store, login_as: LoginAs
+) -> None:
+    from kefu.conversations import service
+    from kefu.conversations.models import Message
+    from kefu.tickets import service as tickets
+    from kefu.tickets.enums import TicketStatus
+
+    agent = await login_as(Role.agent)
+    async with db.sessionmaker() as s:
+        posted = await service.post_customer_message(
+            s, visitor(chat_store, "小鱼儿"), client_msg_id="c1", body="发票什么时候开？"
+        )
+        cid = posted.conversation.id
+        await s.commit()
+    assert (await agent.post(f"/inbox/{cid}/ticket")).status_code == 303
+    async with db.sessionmaker() as s:
+        ticket = await s.scalar(select(Ticket).where(Ticket.conversation_id == cid))
+        assert ticket is not None
+        actor = staff(agent.user)  # type: ignore[attr-defined]
+        await tickets.reply_to_customer(s, actor, ticket.id, "发票已开具，请在订单页下载。")
+        await tickets.transition(s, actor, ticket.id, TicketStatus.resolved)
+        await s.commit()
+        public = list(
+            await s.scalars(
+                select(Message.body)
+                .where(Message.conversation_id == cid, Message.audience == "public")
+                .order_by(Message.id)
+            )
+        )
+    assert public[0] == "发票什么时候开？"
+    assert public[1] == f"【工单 {ticket.number}】发票已开具，请在订单页下载。"
+    assert public[2].startswith(f"【工单 {ticket.number}】已解决") and "/t/" in public[2]
