@@ -30,7 +30,7 @@ from kefu.core.i18n import gettext as _
 from kefu.core.masking import mask_email, mask_name, mask_phone
 from kefu.store import views
 from kefu.store.models import Customer, Order
-from kefu.tickets import complaints, portal, service, sla
+from kefu.tickets import categories, complaints, portal, service, sla
 from kefu.tickets import settings as ticket_settings
 from kefu.tickets.enums import (
     COMPENSATION_LABELS,
@@ -440,6 +440,7 @@ async def ticket_detail(
     policy = await session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
     now = utcnow()
     kind = next((t for t in types if t.code == ticket.type_code), None)
+    category_tree = await categories.tree(session)
     return render(
         request,
         "tickets/detail.html",
@@ -456,6 +457,8 @@ async def ticket_detail(
             "group_names": {g.id: g.name for g in groups},
             "customer": _customer_view(customer, principal),
             "contact": _contact_view(ticket, principal),
+            "categories": category_tree,
+            "category_paths": {c.id: c.path for c in category_tree},
             "orders": orders,
             "tasks": tasks,
             "complaint": complaint,
@@ -531,6 +534,7 @@ async def ticket_update(
             priority=form.get("priority") or None,
             type_code=form.get("type_code") or None,
             tags=tags if "tags" in form else None,
+            category_id=int(form["category_id"] or 0) if "category_id" in form else None,
         )
         await service.update_ticket(session, principal.actor, ticket_id, data)
 
@@ -679,6 +683,7 @@ async def ticket_settings_page(request: Request, session: DbSession, principal: 
     )
     days = list((await session.scalars(select(CalendarDay).order_by(CalendarDay.day))).all())
     _users, groups = await _people(session)
+    category_tree = await categories.tree(session)
     return render(
         request,
         "tickets/settings.html",
@@ -689,6 +694,8 @@ async def ticket_settings_page(request: Request, session: DbSession, principal: 
             "type_label": _type_label(types),
             "policies": policies,
             "days": days,
+            "categories": category_tree,
+            "max_category_depth": categories.MAX_DEPTH,
             "groups": groups,
             "group_names": {g.id: g.name for g in groups},
             "weekday_names": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
@@ -787,6 +794,44 @@ async def ticket_settings_type(request: Request, session: DbSession, principal: 
         )
 
     return await _settings_write(request, session, act, _("Ticket type added."))
+
+
+@router.post("/settings/tickets/categories")
+async def ticket_settings_category_add(
+    request: Request, session: DbSession, principal: Admin
+) -> Response:
+    form = await _form(request)
+
+    async def act() -> None:
+        await categories.add_category(
+            session, principal.actor, form.get("name", ""), _int(form.get("parent_id"))
+        )
+
+    return await _settings_write(request, session, act, _("Category added."))
+
+
+@router.post("/settings/tickets/categories/{category_id}/rename")
+async def ticket_settings_category_rename(
+    request: Request, category_id: int, session: DbSession, principal: Admin
+) -> Response:
+    form = await _form(request)
+
+    async def act() -> None:
+        await categories.rename_category(
+            session, principal.actor, category_id, form.get("name", "")
+        )
+
+    return await _settings_write(request, session, act, _("Category renamed."))
+
+
+@router.post("/settings/tickets/categories/{category_id}/delete")
+async def ticket_settings_category_delete(
+    request: Request, category_id: int, session: DbSession, principal: Admin
+) -> Response:
+    async def act() -> None:
+        await categories.delete_category(session, principal.actor, category_id)
+
+    return await _settings_write(request, session, act, _("Category removed."))
 
 
 @router.post("/settings/tickets/types/{type_id}/toggle")

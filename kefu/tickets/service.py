@@ -30,7 +30,7 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Conflict, Invalid, NotFound
 from kefu.core.events import queue_event
 from kefu.store.models import Customer, Order, Store
-from kefu.tickets import complaints, notify, portal, sla
+from kefu.tickets import categories, complaints, notify, portal, sla
 from kefu.tickets import settings as ticket_settings
 from kefu.tickets.enums import (
     ACTIVE_STATUSES,
@@ -186,6 +186,7 @@ async def create_ticket(
     fields = _check_custom_fields(kind, data.custom_fields)
     await _check_user(session, data.assignee_id)
     await _check_group(session, data.group_id)
+    await categories.check_category(session, data.category_id)
 
     customer: Customer | None = None
     if data.customer_id is not None:
@@ -503,7 +504,9 @@ async def update_ticket(
             await _type(session, ticket.type_code), data.custom_fields
         )
     if data.category_id is not None:
-        ticket.category_id = data.category_id
+        # 0 clears the category (None means "leave it as it is").
+        await categories.check_category(session, data.category_id or None)
+        ticket.category_id = data.category_id or None
     if data.tags is not None:
         ticket.tags = clean_tags(data.tags)
     reprice = data.priority is not None and data.priority.value != ticket.priority
