@@ -96,5 +96,25 @@ def install_html_errors(app: FastAPI) -> None:
             return await error_page(request, exc.status_code, message)
         return await _call(json_http, request, exc)
 
+    json_unexpected = app.exception_handlers[Exception]
+
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        response = await _call(json_unexpected, request, exc)  # logs it
+        if not wants_html(request):
+            return response
+        try:
+            return await error_page(
+                request,
+                500,
+                pick(
+                    "服务器出了点问题，我们已记录下来。请稍后重试；您填写的内容可返回上一页找回。",
+                    "Something broke on our side and was logged. Please try again later; "
+                    "go back to find what you typed.",
+                ),
+            )
+        except Exception:  # the page itself failed: the problem+json still says what happened
+            return response
+
     app.add_exception_handler(KefuError, _kefu)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)
