@@ -266,3 +266,124 @@ class Outcome(StrEnum):
     passed = "passed"
     failed = "failed"
     info = "info"
+
+
+# ---- after-sales cases (售后单) -------------------------------------------------------------
+
+
+class CaseStatus(StrEnum):
+    requested = (
+        "requested"  # 待审核: the buyer asked, the shop has not answered (WAIT_SELLER_AGREE)
+    )
+    refused = "refused"  # 不予受理: the policy engine refused it at creation
+    rejected = "rejected"  # 已拒绝: the shop refused it, with a reason (SELLER_REFUSE_BUYER)
+    approved = "approved"  # 已同意: refund-only / resend waiting for the money or the parcel
+    awaiting_return = "awaiting_return"  # 待买家退货 (WAIT_BUYER_RETURN_GOODS)
+    returned = "returned"  # 买家已寄回 (WAIT_SELLER_CONFIRM_GOODS)
+    received = "received"  # 仓库已收货
+    inspection_passed = "inspection_passed"  # 验货通过
+    inspection_failed = "inspection_failed"  # 验货不通过
+    refunded = "refunded"  # 已退款 (SUCCESS)
+    reshipped = "reshipped"  # 已发出（换货、补发、维修寄回）
+    closed = "closed"  # 已关闭 (CLOSED)
+
+
+CASE_STATUS_LABELS: dict[str, tuple[str, str]] = {
+    CaseStatus.requested: ("待审核", "Awaiting review"),
+    CaseStatus.refused: ("不予受理", "Not eligible"),
+    CaseStatus.rejected: ("已拒绝", "Rejected"),
+    CaseStatus.approved: ("已同意", "Approved"),
+    CaseStatus.awaiting_return: ("待买家退货", "Awaiting return"),
+    CaseStatus.returned: ("买家已寄回", "Return shipped"),
+    CaseStatus.received: ("仓库已收货", "Received"),
+    CaseStatus.inspection_passed: ("验货通过", "Inspection passed"),
+    CaseStatus.inspection_failed: ("验货不通过", "Inspection failed"),
+    CaseStatus.refunded: ("已退款", "Refunded"),
+    CaseStatus.reshipped: ("已发出", "Reshipped"),
+    CaseStatus.closed: ("已关闭", "Closed"),
+}
+
+CASE_STATUS_TONES: dict[str, str] = {
+    CaseStatus.requested: "amber",
+    CaseStatus.refused: "red",
+    CaseStatus.rejected: "red",
+    CaseStatus.approved: "blue",
+    CaseStatus.awaiting_return: "blue",
+    CaseStatus.returned: "purple",
+    CaseStatus.received: "purple",
+    CaseStatus.inspection_passed: "green",
+    CaseStatus.inspection_failed: "red",
+    CaseStatus.refunded: "green",
+    CaseStatus.reshipped: "green",
+    CaseStatus.closed: "grey",
+}
+
+# The state machine. Every transition in the service checks this table first.
+CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.requested: frozenset(
+        {CaseStatus.approved, CaseStatus.awaiting_return, CaseStatus.rejected, CaseStatus.closed}
+    ),
+    # An agent's override (with a reason) may still accept a refused or rejected request.
+    CaseStatus.refused: frozenset(
+        {CaseStatus.approved, CaseStatus.awaiting_return, CaseStatus.closed}
+    ),
+    CaseStatus.rejected: frozenset(
+        {CaseStatus.approved, CaseStatus.awaiting_return, CaseStatus.closed}
+    ),
+    CaseStatus.approved: frozenset({CaseStatus.refunded, CaseStatus.reshipped, CaseStatus.closed}),
+    # The warehouse may receive a parcel whose tracking number the buyer never entered.
+    CaseStatus.awaiting_return: frozenset(
+        {CaseStatus.returned, CaseStatus.received, CaseStatus.closed}
+    ),
+    CaseStatus.returned: frozenset({CaseStatus.returned, CaseStatus.received, CaseStatus.closed}),
+    CaseStatus.received: frozenset({CaseStatus.inspection_passed, CaseStatus.inspection_failed}),
+    CaseStatus.inspection_passed: frozenset({CaseStatus.refunded, CaseStatus.reshipped}),
+    # A failed inspection ends the case, unless an approver refunds anyway (with a reason).
+    CaseStatus.inspection_failed: frozenset({CaseStatus.refunded, CaseStatus.closed}),
+    CaseStatus.refunded: frozenset({CaseStatus.closed}),
+    CaseStatus.reshipped: frozenset({CaseStatus.closed}),
+    CaseStatus.closed: frozenset(),
+}
+
+OPEN_CASE_STATUSES = frozenset(CaseStatus) - {CaseStatus.closed}
+# Statuses where the shop owes the next step (shown as "to do" in the list).
+SHOP_TODO_STATUSES = frozenset(
+    {
+        CaseStatus.requested,
+        CaseStatus.approved,
+        CaseStatus.received,
+        CaseStatus.inspection_passed,
+        CaseStatus.inspection_failed,
+    }
+)
+# Kinds whose goods come back to the warehouse before money or a new parcel goes out.
+RETURN_KINDS = frozenset(
+    {
+        RequestKind.return_refund,
+        RequestKind.exchange,
+        RequestKind.repair,
+        RequestKind.refused_delivery,
+    }
+)
+# Kinds that end with a parcel to the buyer rather than money.
+RESHIP_KINDS = frozenset({RequestKind.exchange, RequestKind.resend, RequestKind.repair})
+
+
+class CaseSource(StrEnum):
+    customer = "customer"
+    bot = "bot"
+    agent = "agent"
+    api = "api"
+
+
+CASE_SOURCE_LABELS: dict[str, tuple[str, str]] = {
+    CaseSource.customer: ("顾客自助", "Customer self-service"),
+    CaseSource.bot: ("机器人", "Bot"),
+    CaseSource.agent: ("客服", "Agent"),
+    CaseSource.api: ("API", "API"),
+}
+
+
+class PhotoStage(StrEnum):
+    request = "request"  # the buyer's photos of the problem
+    inspection = "inspection"  # the warehouse's photos of what came back

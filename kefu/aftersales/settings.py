@@ -143,6 +143,19 @@ class AftersalesPolicySettings(BaseModel):
         default_factory=frozenset, description="法定休假日（顺延期限时使用）"
     )
 
+    # --- case workflow timers (shop policy; the sweep in kefu.aftersales.tasks acts on them) ---
+    return_shipment_days: int = Field(
+        7, ge=1, le=60, description="同意退货后买家寄回期限（天），逾期未填写退货单号自动关闭"
+    )
+    answer_request_hours: int = Field(
+        48, ge=1, le=24 * 15, description="商家处理售后申请的期限（小时），逾期升级给主管"
+    )
+    auto_approve_refund_only_below: Decimal | None = Field(
+        None,
+        ge=0,
+        description="逾期未处理的仅退款申请，金额低于此值时自动同意；为空则不自动同意",
+    )
+
     @model_validator(mode="after")
     def _never_narrower_than_law(self, info: ValidationInfo) -> AftersalesPolicySettings:
         if info.context and info.context.get(_SKIP_LAW_CHECK):
