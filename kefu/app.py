@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             limiter = getattr(app.state, "login_limiter", None)
             if limiter is not None:
                 await limiter.close()
+            from kefu.accounts.ratelimit import close_app_limiters
+
+            await close_app_limiters(app)
             await events.drain()
             await events.get_bus().close()
             if owns_db:

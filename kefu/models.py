@@ -7,6 +7,7 @@ from kefu.conversations import models as conversations_models
 from kefu.core import audit, mail
 from kefu.core.db import Base
 from kefu.knowledge import models as knowledge_models
+from kefu.orderservice import models as orderservice_models
 from kefu.store import models as store_models
 from kefu.tickets import models as tickets_models
 
@@ -19,6 +20,7 @@ __all__ = [
     "conversations_models",
     "knowledge_models",
     "mail",
+    "orderservice_models",
     "store_models",
     "tickets_models",
 ]

@@ -14,6 +14,7 @@ from kefu.core import jobs
 TASK_MODULES: tuple[str, ...] = (
     "kefu.core.mail",
     "kefu.tickets.tasks",
+    "kefu.orderservice.tasks",
     "kefu.conversations.tasks",
     "kefu.aftersales.tasks",
     "kefu.bot.tasks",

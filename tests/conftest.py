@@ -4,12 +4,15 @@ when KEFU_TEST_DB=postgresql), the app wired to it, HTTP clients signed in by ro
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 os.environ.setdefault("KEFU_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("KEFU_ENVIRONMENT", "test")
+# Uploaded files of the whole run (and of servers it starts) go to a throwaway folder.
+os.environ.setdefault("KEFU_MEDIA_DIR", tempfile.mkdtemp(prefix="kefu-test-media-"))
 
 import httpx
 from fastapi import FastAPI

@@ -103,3 +103,24 @@ def login_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         return RedisRateLimiter(settings.redis_url, settings.login_rate_per_minute, 60.0)
     return MemoryRateLimiter(settings.login_rate_per_minute, 60.0)
+
+
+def app_limiter(app: Any, name: str, limit: int, window_s: float) -> RateLimiter:
+    """The app's limiter called `name` (e.g. a public form's submissions per IP), created on
+    first use: in memory, or shared through Redis in cluster mode. Closed with the app."""
+    limiters: dict[str, RateLimiter] = app.state.__dict__.setdefault("rate_limiters", {})
+    limiter = limiters.get(name)
+    if limiter is None:
+        settings: Settings = app.state.settings
+        limiter = (
+            RedisRateLimiter(settings.redis_url, limit, window_s, f"kefu:rl:{name}:")
+            if settings.redis_url
+            else MemoryRateLimiter(limit, window_s)
+        )
+        limiters[name] = limiter
+    return limiter
+
+
+async def close_app_limiters(app: Any) -> None:
+    for limiter in getattr(app.state, "rate_limiters", {}).values():
+        await limiter.close()

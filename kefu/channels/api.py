@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.channels import identity
+from kefu.channels import identity, offline
 from kefu.channels.identity import IdentityRefused
+from kefu.channels.offline import OfflineMessageIn
 from kefu.channels.settings import widget_settings
-from kefu.conversations import routing, service
+from kefu.conversations import queue, service
 from kefu.conversations.events import (
     TypingEvent,
     conversation_channel,
@@ -32,6 +33,7 @@ from kefu.conversations.realtime import (
     in_transaction,
     reject,
 )
+from kefu.conversations.routing_settings import public_entries
 from kefu.conversations.schemas import ReadFrame, ResumeFrame, SendFrame, TypingFrame
 from kefu.core.db import Database
 from kefu.core.deps import DbSession
@@ -67,13 +69,41 @@ async def widget_config(channel: str, session: DbSession) -> dict[str, Any]:
     return widget_settings(store)
 
 
-def _context(ws: WebSocket) -> dict[str, Any]:
+def _context(ws: WebSocket, topic: str) -> dict[str, Any]:
     params = ws.query_params
     return {
         "page_url": (params.get("page") or "")[:500],
         "referrer": (params.get("ref") or "")[:500],
         "user_agent": ws.headers.get("user-agent", "")[:300],
         "entry": params.get("entry") or "h5",
+        "topic": topic,
+    }
+
+
+def _topic(value: object) -> str:
+    return value.strip().lower()[:32] if isinstance(value, str) else ""
+
+
+@router.post("/widget/offline-messages", status_code=201)
+async def offline_message(body: OfflineMessageIn, session: DbSession) -> dict[str, Any]:
+    """The offline form (留言): stored in the chat, turned into a ticket, optionally mailed."""
+    store = await identity.store_by_channel(session, body.channel)
+    contact, _token = await identity.resolve_contact(
+        session,
+        store,
+        visitor_token=body.visitor_token or None,
+        user_id=body.uid or None,
+        user_hash=body.uid_hash or None,
+        name=body.name,
+    )
+    result = await offline.leave_offline_message(session, store, contact, body)
+    await session.commit()
+    return {
+        "ticket_number": result.ticket_number,
+        "conversation_id": result.conversation_id,
+        "message_id": result.message_id,
+        "duplicate": result.duplicate,
+        "transcript_sent": result.transcript_sent,
     }
 
 
@@ -94,7 +124,11 @@ async def customer_socket(ws: WebSocket) -> None:
                 name=params.get("name") or "",
             )
             conversation = await service.current_conversation(session, contact)
-            agents_online = await routing.anyone_online(session)
+            topic = _topic(params.get("topic"))
+            available = await queue.availability(
+                session, store, topic=topic, conversation=conversation
+            )
+            entries = public_entries(store)
             await session.commit()
     except IdentityRefused as exc:
         await reject(ws, exc, CLOSE_FORBIDDEN)
@@ -105,10 +139,13 @@ async def customer_socket(ws: WebSocket) -> None:
     await ws.accept()
     channel_kind = "web" if (params.get("entry") == "widget") else "h5"
     state: dict[str, int | None] = {"conversation_id": conversation.id if conversation else None}
+    chosen = {"topic": topic}
 
     def visible(payload: Payload) -> Payload | None:
         if payload.get("type") == "typing" and payload.get("origin") == sock.origin:
             return None
+        if payload.get("type") == "queue":
+            return payload if payload.get("conversation_id") == state["conversation_id"] else None
         shown = for_customer(payload)
         if shown is None or shown.get("conversation_id") != state["conversation_id"]:
             return None
@@ -132,9 +169,35 @@ async def customer_socket(ws: WebSocket) -> None:
             "agent_read_up_to": conversation.agent_read_up_to if conversation else 0,
             "customer_read_up_to": conversation.customer_read_up_to if conversation else 0,
             "status": conversation.status if conversation else None,
-            "agents_online": agents_online,
+            "agents_online": available.agents_online,
+            "topic": topic,
+            "entries": entries,
+            "availability": available.frame(),
         }
     )
+
+    async def send_queue_state() -> None:
+        """Tell a waiting customer their place in line now (later changes come as pushes)."""
+        conversation_id = state["conversation_id"]
+        if conversation_id is None:
+            return
+        async with db.sessionmaker() as session:
+            found = await queue.queue_state(session, conversation_id)
+        if found is not None:
+            await sock.send(found.frame())
+
+    async def send_availability() -> None:
+        async with db.sessionmaker() as session:
+            current = (
+                await service.get_conversation(session, state["conversation_id"])
+                if state["conversation_id"] is not None
+                else None
+            )
+            found = await queue.availability(
+                session, store, topic=chosen["topic"], conversation=current
+            )
+            await session.commit()
+        await sock.send(found.frame())
 
     async def fetch(session: AsyncSession, after: int) -> list[service.Row]:
         conversation_id = state["conversation_id"]
@@ -154,6 +217,13 @@ async def customer_socket(ws: WebSocket) -> None:
             resume = ResumeFrame.model_validate(frame)
             await sock.send_backlog(fetch, resume.after)
             sock.resumed()
+            await send_queue_state()
+        elif kind == "topic":
+            # The visitor picked an entry (售前 / 售后) from the menu before writing.
+            chosen["topic"] = _topic(frame.get("topic"))
+            await send_availability()
+        elif kind == "availability":
+            await send_availability()
         elif kind == "send":
             sock.resumed()
             send = SendFrame.model_validate(frame)
@@ -168,7 +238,7 @@ async def customer_socket(ws: WebSocket) -> None:
                     kind=send.kind,
                     conversation_id=send.conversation_id,
                     channel=channel_kind,
-                    context=_context(ws),
+                    context=_context(ws, chosen["topic"]),
                 )
 
             posted = await in_transaction(db, work)
@@ -188,6 +258,7 @@ async def customer_socket(ws: WebSocket) -> None:
                     "duplicate": posted.duplicate,
                 }
             )
+            await send_queue_state()
         elif kind == "typing":
             typing = TypingFrame.model_validate(frame)
             if state["conversation_id"] is not None:

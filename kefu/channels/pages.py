@@ -60,6 +60,7 @@ async def chat_page(request: Request, channel: str, session: DbSession) -> Respo
         "uid_hash": params.get("uid_hash") or "",
         "name": (params.get("name") or "")[:64],
         "page": (params.get("page") or "")[:500],
+        "topic": (params.get("topic") or "")[:32],
         "visitor_token": token,
     }
     response = render(request, "channels/chat.html", {"config": config, "look": look})

@@ -5,6 +5,7 @@ Write routes commit before answering: an agent who saw "sent" must find the repl
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -13,10 +14,17 @@ from fastapi import APIRouter, Query, WebSocket
 from sqlalchemy import func, select
 
 from kefu.accounts.deps import Principal, Require, user_from_cookie_session
-from kefu.accounts.models import User
+from kefu.accounts.models import Group, User
 from kefu.accounts.permissions import Permission, permissions_for
-from kefu.conversations import routing, service
-from kefu.conversations.events import TypingEvent, event_out, publish_typing, store_channel
+from kefu.conversations import inbox, routing, service, workspace
+from kefu.conversations.events import (
+    TypingEvent,
+    ViewingEvent,
+    event_out,
+    publish_typing,
+    publish_viewing,
+    store_channel,
+)
 from kefu.conversations.models import ConversationEvent
 from kefu.conversations.realtime import (
     CLOSE_FORBIDDEN,
@@ -36,9 +44,12 @@ from kefu.conversations.schemas import (
     ReadFrame,
     ResumeFrame,
     SendFrame,
+    SnoozeIn,
     Status,
+    TransferIn,
     TypingFrame,
     View,
+    ViewingFrame,
 )
 from kefu.core.audit import Actor
 from kefu.core.db import Database
@@ -58,9 +69,13 @@ async def list_conversations(
     session: DbSession,
     view: View = "all",
     status: Status | None = "open",
+    group: int | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
 ) -> dict[str, Any]:
-    items = await service.list_conversations(session, principal.user, view=view, status=status)
-    counts = await service.count_views(session, principal.user)
+    query = inbox.InboxQuery(view=view, status=status, group_id=group, q=q)
+    items = await inbox.list_inbox(session, principal.user, query)
+    groups = await inbox.groups_of(session, principal.user.id)
+    counts = await inbox.count_views(session, principal.user, groups)
     return {"items": [i.model_dump(mode="json") for i in items], "counts": counts}
 
 
@@ -100,6 +115,7 @@ async def post_message(
         body=body.body,
         audience=body.audience,
     )
+    await workspace.record_mentions(session, principal.actor, posted)
     await session.commit()
     return PostResultOut(
         message_id=posted.message.id,
@@ -119,8 +135,72 @@ async def _answer(session: DbSession, conversation_id: int) -> dict[str, Any]:
 async def assign(
     conversation_id: int, body: AssignIn, principal: InboxUser, session: DbSession
 ) -> dict[str, Any]:
+    conversation = await service.get_conversation(session, conversation_id)
+    routing.check_reassign(principal.user, conversation, body.assignee_id)
     await service.assign_conversation(session, principal.actor, conversation_id, body.assignee_id)
     return await _answer(session, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def transfer(
+    conversation_id: int, body: TransferIn, principal: InboxUser, session: DbSession
+) -> dict[str, Any]:
+    """To a colleague (`assignee_id`) or a group's queue (`group_id`), with a note for them."""
+    await workspace.transfer_conversation(
+        session,
+        principal.user,
+        conversation_id,
+        assignee_id=body.assignee_id,
+        group_id=body.group_id,
+        note=body.note,
+        actor=principal.actor,
+    )
+    if body.assignee_id is None:
+        await routing.drain_queue(session)  # into a group's queue: route it within the group
+    return await _answer(session, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/snooze")
+async def snooze(
+    conversation_id: int, body: SnoozeIn, principal: InboxUser, session: DbSession
+) -> dict[str, Any]:
+    """Until a time (`until`, ISO 8601) or a preset: `1h`, or `tomorrow` 9:00 shop time."""
+    if body.preset is not None:
+        until = await workspace.snooze_until_preset(session, conversation_id, body.preset)
+    elif body.until is not None:
+        until = body.until
+    else:
+        raise workspace.SnoozeTimeInvalid()
+    await workspace.snooze_conversation(
+        session, principal.user, conversation_id, until, actor=principal.actor
+    )
+    return await _answer(session, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/wake")
+async def wake(conversation_id: int, principal: InboxUser, session: DbSession) -> dict[str, Any]:
+    await workspace.wake_now(session, principal.user, conversation_id, actor=principal.actor)
+    return await _answer(session, conversation_id)
+
+
+@router.get("/agent/directory")
+async def agent_directory(principal: InboxUser, session: DbSession) -> dict[str, Any]:
+    """Colleagues and groups, for the transfer dialog and the @ picker."""
+    board = await inbox.team_board(session)
+    groups = await session.scalars(select(Group).order_by(Group.name))
+    return {
+        "agents": [
+            {
+                "id": a.user.id,
+                "name": a.user.display_name,
+                "status": a.status,
+                "open_chats": a.open_chats,
+                "cap": a.cap,
+            }
+            for a in board
+        ],
+        "groups": [{"id": g.id, "name": g.name} for g in groups],
+    }
 
 
 @router.post("/conversations/{conversation_id}/resolve")
@@ -137,6 +217,7 @@ async def reopen(conversation_id: int, principal: InboxUser, session: DbSession)
 
 @router.post("/conversations/{conversation_id}/read")
 async def read(conversation_id: int, principal: InboxUser, session: DbSession) -> dict[str, Any]:
+    await workspace.mark_mentions_read(session, principal.user.id, conversation_id)
     await service.mark_read_by_agent(session, principal.actor, conversation_id)
     return await _answer(session, conversation_id)
 
@@ -150,7 +231,7 @@ async def get_presence(principal: InboxUser, session: DbSession) -> dict[str, st
 async def set_presence(
     body: PresenceIn, principal: InboxUser, session: DbSession
 ) -> dict[str, str]:
-    """Online (takes routed chats) or away (keeps their chats, gets no new ones)."""
+    """Online (takes routed chats), busy or away (keep their chats, get no new ones)."""
     presence = await routing.set_status(session, principal.actor, principal.user.id, body.status)
     if presence.status == "online":
         await routing.drain_queue(session)
@@ -205,21 +286,24 @@ async def agent_socket(ws: WebSocket) -> None:
     await ws.accept()
 
     def visible(payload: Payload) -> Payload | None:
-        if payload.get("type") == "typing":
-            return payload if payload.get("who") == "customer" else None
+        # Colleagues' typing and viewing drive the collision notice; one's own socket's never.
+        if payload.get("type") in ("typing", "viewing") and payload.get("origin") == sock.origin:
+            return None
         return payload
 
     sock = Socket(ws, db, visible)
     await sock.subscribe([store_channel(i) for i in store_ids])
 
+    last_touch: list[datetime] = []  # this socket's latest presence time, for `socket_gone`
+
     async def came_online(session: Any) -> None:
-        await routing.touch_presence(session, user.id)
+        last_touch[:] = [await routing.touch_presence(session, user.id)]
         if await routing.agent_status(session, user.id) == "online":
             await routing.drain_queue(session)  # chats that waited for someone like them
 
     async def tick() -> None:
         async def touch(session: Any) -> None:
-            await routing.touch_presence(session, user.id)
+            last_touch[:] = [await routing.touch_presence(session, user.id)]
 
         await in_transaction(db, touch)
 
@@ -247,11 +331,12 @@ async def agent_socket(ws: WebSocket) -> None:
             # The cursor is the last event id the client saw, or the `last_event_id` of the
             # hello frame / the page it loaded; everything after it comes from the database.
             resume = ResumeFrame.model_validate(frame)
-            since = sock.overlap_since()
 
             async def fetch(session: Any, after: int) -> list[service.Row]:
+                # The overlap is taken at each fetch: the socket fetches again after a
+                # Redis outage, possibly long after the resume.
                 return await service.events_after(
-                    session, after, store_ids=store_ids, overlap_since=since
+                    session, after, store_ids=store_ids, overlap_since=sock.overlap_since()
                 )
 
             await sock.send_backlog(fetch, resume.after, with_summaries=True)
@@ -264,7 +349,7 @@ async def agent_socket(ws: WebSocket) -> None:
             conversation_id = send.conversation_id
 
             async def work(session: Any) -> service.Posted:
-                return await service.post_agent_message(
+                posted = await service.post_agent_message(
                     session,
                     actor,
                     conversation_id,
@@ -272,6 +357,8 @@ async def agent_socket(ws: WebSocket) -> None:
                     body=send.body,
                     audience=send.audience,
                 )
+                await workspace.record_mentions(session, actor, posted)
+                return posted
 
             posted = await in_transaction(db, work)
             await sock.send(
@@ -295,15 +382,32 @@ async def agent_socket(ws: WebSocket) -> None:
                         name=user.display_name,
                         on=typing.on,
                         origin=sock.origin,
+                        user_id=user.id,
                     ),
                     store_id,
+                    to_customer=typing.audience == "public",
                 )
+        elif kind == "viewing":
+            viewing = ViewingFrame.model_validate(frame)
+            store_id = await conversation_store(viewing.conversation_id)
+            await publish_viewing(
+                ViewingEvent(
+                    conversation_id=viewing.conversation_id,
+                    user_id=user.id,
+                    name=user.display_name,
+                    on=viewing.on,
+                    reply=viewing.reply,
+                    origin=sock.origin,
+                ),
+                store_id,
+            )
         elif kind == "read":
             read_frame = ReadFrame.model_validate(frame)
             if read_frame.conversation_id is not None:
                 read_id = read_frame.conversation_id
 
                 async def mark(session: Any) -> object:
+                    await workspace.mark_mentions_read(session, user.id, read_id)
                     return await service.mark_read_by_agent(session, actor, read_id)
 
                 await in_transaction(db, mark)
@@ -313,7 +417,7 @@ async def agent_socket(ws: WebSocket) -> None:
     finally:
 
         async def gone(session: Any) -> None:
-            await routing.socket_gone(session, user.id)
+            await routing.socket_gone(session, user.id, last_touch[0] if last_touch else None)
 
         try:
             await in_transaction(db, gone)

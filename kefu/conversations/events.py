@@ -23,6 +23,21 @@ class TypingEvent(DomainEvent):
     name: str = ""
     on: bool = True
     origin: str = ""  # the socket that typed, so it does not see its own indicator
+    user_id: int | None = None  # an agent typing, so colleagues see who
+
+
+class ViewingEvent(DomainEvent):
+    """An agent opened (or left) a conversation. Only agents' inboxes get it; nobody stores
+    it: each open inbox keeps a short-lived list of who else is looking, and answers a new
+    viewer with a `reply` so both sides know of each other."""
+
+    type: Literal["viewing"] = "viewing"
+    conversation_id: int
+    user_id: int
+    name: str
+    on: bool = True
+    reply: bool = False
+    origin: str = ""
 
 
 def conversation_channel(conversation_id: int) -> str:
@@ -83,7 +98,9 @@ def queue_log_events(
 def for_customer(payload: dict[str, Any]) -> dict[str, Any] | None:
     """What a customer may see of an event payload, or None if nothing."""
     if payload.get("type") == "typing":
-        return payload if payload.get("who") == "agent" else None
+        if payload.get("who") != "agent":
+            return None
+        return {k: v for k, v in payload.items() if k != "user_id"}  # staff ids are internal
     if payload.get("type") != "event" or payload.get("audience") != "public":
         return None
     out = dict(payload)
@@ -104,9 +121,16 @@ def for_customer(payload: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-async def publish_typing(event: TypingEvent, store_id: int) -> None:
-    """Typing is not worth a database write; it goes straight to the bus."""
+async def publish_typing(event: TypingEvent, store_id: int, *, to_customer: bool = True) -> None:
+    """Typing is not worth a database write; it goes straight to the bus. An agent writing
+    an internal note is shown to colleagues only (`to_customer=False`)."""
     payload = event.model_dump(mode="json")
     bus = get_bus()
-    await bus.publish(conversation_channel(event.conversation_id), payload)
+    if to_customer:
+        await bus.publish(conversation_channel(event.conversation_id), payload)
     await bus.publish(store_channel(store_id), payload)
+
+
+async def publish_viewing(event: ViewingEvent, store_id: int) -> None:
+    """Collision notices go to agents only (the store channel), never to the customer."""
+    await get_bus().publish(store_channel(store_id), event.model_dump(mode="json"))

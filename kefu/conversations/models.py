@@ -49,6 +49,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     waiting_since: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # While status is `snoozed`: when the wake-up sweep puts it back in the open list.
+    snoozed_until: Mapped[datetime | None]
     unread_by_agent: Mapped[int] = mapped_column(default=0)
     unread_by_customer: Mapped[int] = mapped_column(default=0)
     agent_read_up_to: Mapped[int] = mapped_column(BigId, default=0)  # message id
@@ -119,6 +121,50 @@ class AgentPresence(Base):
     user_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    status: Mapped[str] = mapped_column(String(10), default="online")  # online | away
+    # online | busy (keeps working, takes no new chats) | away; "offline" is derived from
+    # last_seen_at, never stored, so a dead browser needs no clean-up.
+    status: Mapped[str] = mapped_column(String(10), default="online")
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the router last handed this agent a chat: the round-robin pointer.
+    last_routed_at: Mapped[datetime | None]
+
+
+class ConversationMention(IdMixin, Base):
+    """An agent named with @ in an internal note; unread until they open the conversation.
+    Feeds the *Mentions* view and its badge; the live notification rides on the log's
+    `mentioned` event."""
+
+    __tablename__ = "conversation_mentions"
+    __table_args__ = (
+        UniqueConstraint("message_id", "user_id"),
+        Index("ix_conversation_mentions_user_read", "user_id", "read_at"),
+    )
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversation_messages.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    mentioned_by_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class ConversationRating(IdMixin, Base):
+    """The customer's 1–5 star rating of a finished conversation, credited to its agent."""
+
+    __tablename__ = "conversation_ratings"
+
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    store_id: Mapped[int] = mapped_column(BigId, index=True)
+    agent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    score: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.deps import Principal, Require
 from kefu.accounts.permissions import Permission
-from kefu.conversations import routing, service
+from kefu.conversations import csat, routing, service
+from kefu.conversations import inbox as inbox_queries
 from kefu.conversations.events import event_out
 from kefu.conversations.models import Conversation, ConversationEvent
 from kefu.conversations.schemas import Status, View
+from kefu.core.db import utcnow
 from kefu.core.deps import DbSession
 from kefu.core.errors import NotFound
 from kefu.core.i18n import current_locale
@@ -122,19 +124,38 @@ async def _pane_context(
     except service.ConversationNotFound:
         raise NotFound("会话不存在", "Conversation not found") from None
     rows = await service.events_after(session, 0, conversation_id=conversation.id)
+    store = await session.get(Store, conversation.store_id)
     return {
         "conversation": await service.summarize(session, conversation),
+        "target_s": inbox_queries.first_response_target(store),
         "events": [event_out(e, m).model_dump(mode="json") for e, m in rows],
         "panel": await _customer_panel(session, conversation, principal),
+        "rating": await csat.rating_for(session, conversation.id),
     }
 
 
 async def _list_context(
-    session: AsyncSession, principal: Principal, view: str, status: str | None
+    session: AsyncSession,
+    principal: Principal,
+    view: str,
+    status: str | None,
+    group: int | None = None,
+    q: str = "",
 ) -> dict[str, Any]:
-    items = await service.list_conversations(session, principal.user, view=view, status=status)
-    counts = await service.count_views(session, principal.user)
-    return {"items": items, "counts": counts, "view": view, "status": status or ""}
+    query = inbox_queries.InboxQuery(view=view, status=status, group_id=group, q=q.strip())
+    items = await inbox_queries.list_inbox(session, principal.user, query)
+    groups = await inbox_queries.groups_of(session, principal.user.id)
+    return {
+        "items": items,
+        "counts": await inbox_queries.count_views(session, principal.user, groups),
+        "my_groups": groups,
+        "mentioned": await inbox_queries.unread_mentions(session, principal.user.id),
+        "targets": await inbox_queries.response_targets(session),
+        "view": view,
+        "group": group or "",
+        "q": query.q,
+        "status": status or "",
+    }
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -145,6 +166,8 @@ async def inbox(
     view: View = "all",
     status: Status = "open",
     c: int | None = None,
+    group: int | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
     cursor = int(await session.scalar(select(func.max(ConversationEvent.id))) or 0)
     ctx: dict[str, Any] = {
@@ -153,7 +176,8 @@ async def inbox(
         "presence": await routing.agent_status(session, principal.user.id),
         "cursor": cursor,
         "current_id": c,
-        **await _list_context(session, principal, view, status),
+        "supervisor": principal.can(Permission.conversations_supervise),
+        **await _list_context(session, principal, view, status, group, q),
     }
     if c is not None:
         ctx.update(await _pane_context(session, c, principal))
@@ -168,8 +192,10 @@ async def inbox_list(
     view: View = "all",
     status: Status = "open",
     c: int | None = None,
+    group: int | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
-    ctx = await _list_context(session, principal, view, status)
+    ctx = await _list_context(session, principal, view, status, group, q)
     return render(request, "conversations/_list.html", {**ctx, "current_id": c})
 
 
@@ -200,3 +226,36 @@ async def ticket_from_conversation(
         customer_id=conversation.customer_id,
     )
     return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
+
+
+@router.get("/inbox/team", response_class=HTMLResponse)
+async def team(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Require(Permission.conversations_supervise)],
+) -> HTMLResponse:
+    """Who is on, how full each agent is, and who has kept a customer waiting longest."""
+    return render(request, "conversations/team.html", await _team_context(session))
+
+
+@router.get("/inbox/team/_board", response_class=HTMLResponse)
+async def team_board(
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Require(Permission.conversations_supervise)],
+) -> HTMLResponse:
+    return render(request, "conversations/_team_board.html", await _team_context(session))
+
+
+async def _team_context(session: AsyncSession) -> dict[str, Any]:
+    board = await inbox_queries.team_board(session)
+    tally = {
+        s: sum(1 for a in board if a.status == s) for s in ("online", "busy", "away", "offline")
+    }
+    return {
+        "section": "inbox",
+        "board": board,
+        "tally": tally,
+        "queue": await inbox_queries.queue_summary(session),
+        "now": utcnow(),
+    }

@@ -2,12 +2,16 @@
 
 How delivery works, and why nothing is lost:
 
-1. On connect the socket subscribes to its bus channels and waits until a probe published on
-   its private channel comes back, so the subscription is live before anything is read.
+1. On connect the socket subscribes to its bus channels; `listen` returns only once the
+   subscription is live (Redis acknowledged it), so it is live before anything is read.
 2. The client sends `{"type": "resume", "after": N}` with the last event id it saw; the
    socket reads every visible log row after N from the database and sends it. Live events
    that arrived meanwhile wait in a queue and are then sent, skipping ids already sent.
-3. A `send` frame is stored and committed first, and only then acknowledged with the message
+3. If the Redis bus lost its connection, it hands every subscriber a RESYNC marker once it
+   is back; the socket then reads the log again from its cursor (events published during
+   the outage reached no process). Each heartbeat does the same, which also delivers events
+   whose publishing process died between its commit and its publish.
+4. A `send` frame is stored and committed first, and only then acknowledged with the message
    and event ids. A client that lost the acknowledgement resends the same client id and gets
    the same acknowledgement; nothing is stored twice.
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -35,20 +41,20 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from kefu.conversations.service import Row
 from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError
-from kefu.core.events import get_bus
+from kefu.core.events import RESYNC, Subscription, get_bus
 
 log = structlog.get_logger(__name__)
 
 HEARTBEAT_S = 25.0
 IDLE_TIMEOUT_S = 90.0
 OVERLAP = timedelta(seconds=10)
-PROBE_TIMEOUT_S = 5.0
 SENT_MEMORY = 5000
 
 T = TypeVar("T")
 Payload = dict[str, Any]
 Visible = Callable[[Payload], Payload | None]
 FrameHandler = Callable[[Payload], Awaitable[None]]
+Fetch = Callable[[AsyncSession, int], Awaitable[list[Row]]]
 
 # Close codes (4000-4999 are the application's): the clients stop retrying on these.
 CLOSE_UNAUTHORIZED = 4401
@@ -70,7 +76,28 @@ async def in_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[
 
     Two sends of one client id racing each other both pass the duplicate check; the second
     insert hits the unique constraint, and the retry then finds and returns the first.
+
+    On SQLite the socket writes of a process take turns on an asyncio lock: SQLite has one
+    writer anyway, and letting many transactions race for its file lock makes them sleep
+    in SQLite's busy handler (and a read-then-write transaction can fail outright).
     """
+    async with _write_turn(db):
+        return await _in_transaction(db, work)
+
+
+_sqlite_write_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_turn(db: Database) -> contextlib.AbstractAsyncContextManager[Any]:
+    if not db.url.startswith("sqlite"):
+        return contextlib.nullcontext()
+    lock = _sqlite_write_locks.get(db)
+    if lock is None:
+        lock = _sqlite_write_locks[db] = asyncio.Lock()
+    return lock
+
+
+async def _in_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     for attempt in (1, 2):
         async with db.sessionmaker() as session:
             try:
@@ -111,13 +138,11 @@ class Socket:
         self._live: asyncio.Queue[Payload] = asyncio.Queue()
         self._resumed = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
-        self._probe_seen = asyncio.Event()
+        self._subscription: Subscription | None = None
+        self._fetch: Fetch | None = None
+        self._with_summaries = False
         # Called with every heartbeat (the agent socket refreshes presence with it).
         self.on_tick: Callable[[], Awaitable[None]] | None = None
-
-    @property
-    def private_channel(self) -> str:
-        return f"socket:{self.origin}"
 
     async def send(self, frame: Payload) -> None:
         async with self._send_lock:
@@ -126,28 +151,25 @@ class Socket:
     # --- subscription ---------------------------------------------------------------------
 
     async def subscribe(self, channels: list[str]) -> None:
-        """(Re)subscribe to `channels`; returns once the bus is known to deliver to us."""
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._pump
-        self._probe_seen = asyncio.Event()
-        self._pump = asyncio.create_task(self._run_pump([*channels, self.private_channel]))
-        probe = {"type": "_probe", "origin": self.origin}
-        deadline = asyncio.get_running_loop().time() + PROBE_TIMEOUT_S
-        while not self._probe_seen.is_set():
-            await get_bus().publish(self.private_channel, probe)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._probe_seen.wait(), 0.2)
-            if asyncio.get_running_loop().time() > deadline:
-                log.warning("socket_probe_timeout", channels=channels)
-                break
+        """(Re)subscribe to `channels`; returns once the bus delivers to us.
 
-    async def _run_pump(self, channels: list[str]) -> None:
-        async for _channel, payload in get_bus().subscribe(channels):
-            if payload.get("type") == "_probe":
-                self._probe_seen.set()
-                continue
+        The new subscription is live before the old one is dropped, so a socket that
+        switches channels (a customer's first message opens a conversation) misses nothing.
+        """
+        subscription = await get_bus().listen(channels)
+        old_pump, old_subscription = self._pump, self._subscription
+        self._subscription = subscription
+        self._pump = asyncio.create_task(self._run_pump(subscription))
+        if old_pump is not None:
+            old_pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await old_pump
+        if old_subscription is not None:
+            old_subscription.close()
+
+    async def _run_pump(self, subscription: Subscription) -> None:
+        while True:
+            _channel, payload = await subscription.get()
             self._live.put_nowait(payload)
 
     # --- delivery -------------------------------------------------------------------------
@@ -172,7 +194,7 @@ class Socket:
 
     async def send_backlog(
         self,
-        fetch: Callable[[AsyncSession, int], Awaitable[list[Row]]],
+        fetch: Fetch,
         after: int,
         *,
         with_summaries: bool = False,
@@ -180,7 +202,10 @@ class Socket:
         """Send stored rows after `after` (plus a short overlap) that this client may see.
 
         Agents also get each conversation's current list row, as they do with live events.
+        The query is remembered: after the bus lost Redis (RESYNC) the socket runs it again
+        from its cursor, so events published during the outage still arrive.
         """
+        self._fetch, self._with_summaries = fetch, with_summaries
         from kefu.conversations.events import event_out
         from kefu.conversations.service import summaries_for
 
@@ -207,12 +232,24 @@ class Socket:
         while True:
             payload = await self._live.get()
             await self._resumed.wait()
+            if payload.get("type") == RESYNC["type"]:
+                if self._fetch is not None:
+                    await self.send_backlog(
+                        self._fetch, self.cursor, with_summaries=self._with_summaries
+                    )
+                continue
             await self.deliver(payload)
 
     async def _heartbeat(self) -> None:
+        # Sockets that connected together (after a restart, in a load test) would otherwise
+        # re-read the log all at the same moment: spread them over the interval.
+        await asyncio.sleep(random.uniform(0.0, HEARTBEAT_S))
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             await self.send({"type": "ping", "t": utcnow().isoformat()})
+            # A process can die between committing an event and publishing it; nobody
+            # republishes it, so every socket re-reads the log from its cursor now and then.
+            self._live.put_nowait(RESYNC)
             if self.on_tick is not None:
                 try:
                     await self.on_tick()
@@ -280,6 +317,8 @@ class Socket:
             for task in [*helpers, *([self._pump] if self._pump else [])]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if self._subscription is not None:
+                self._subscription.close()
             if self.ws.client_state == WebSocketState.CONNECTED:
                 with contextlib.suppress(Exception):
                     await self.ws.close()

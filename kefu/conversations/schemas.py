@@ -15,7 +15,7 @@ Audience = Literal["public", "internal"]
 SenderKind = Literal["customer", "agent", "bot", "system"]
 MessageKind = Literal["text", "image", "product_card", "order_card", "note"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
-View = Literal["mine", "unassigned", "all"]
+View = Literal["mine", "unassigned", "all", "group", "mentions"]
 
 
 class MessageOut(BaseModel):
@@ -53,6 +53,11 @@ class ConversationSummary(BaseModel):
     waiting_since: datetime | None
     unread_by_agent: int
     last_event_id: int
+    # Workspace timers and views (defaults keep older producers of this shape valid).
+    created_at: datetime | None = None
+    first_response_at: datetime | None = None
+    snoozed_until: datetime | None = None
+    group_id: int | None = None
 
 
 class EventOut(DomainEvent):
@@ -96,6 +101,8 @@ class TypingFrame(BaseModel):
     type: Literal["typing"]
     on: bool = True
     conversation_id: int | None = None
+    # An agent writing an internal note: colleagues see it, the customer must not.
+    audience: Audience = "public"
 
 
 class ReadFrame(BaseModel):
@@ -114,11 +121,34 @@ class PostMessageIn(BaseModel):
 
 
 class PresenceIn(BaseModel):
-    status: Literal["online", "away"]
+    status: Literal["online", "busy", "away"]
 
 
 class AssignIn(BaseModel):
     assignee_id: int | None = None
+
+
+class TransferIn(BaseModel):
+    """Hand a chat to a colleague or to a group's queue; the note is for colleagues only."""
+
+    assignee_id: int | None = None
+    group_id: int | None = None
+    note: str = Field(default="", max_length=MAX_BODY)
+
+
+class SnoozeIn(BaseModel):
+    until: datetime | None = None
+    preset: Literal["1h", "tomorrow"] | None = None
+
+
+class ViewingFrame(BaseModel):
+    """An agent has a conversation open (or closed it): ephemeral, for collision notices."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["viewing"]
+    conversation_id: int
+    on: bool = True
+    reply: bool = False
 
 
 class PostResultOut(BaseModel):

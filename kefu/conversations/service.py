@@ -205,6 +205,10 @@ def _summary(
         waiting_since=conversation.waiting_since,
         unread_by_agent=conversation.unread_by_agent,
         last_event_id=conversation.last_event_id,
+        created_at=conversation.created_at,
+        first_response_at=conversation.first_response_at,
+        snoozed_until=conversation.snoozed_until,
+        group_id=conversation.group_id,
     )
 
 
@@ -218,7 +222,8 @@ async def _existing(
             .where(
                 Message.conversation_id == conversation_id,
                 Message.client_msg_id == client_msg_id,
-                ConversationEvent.kind == "message",
+                # Notes too: an agent's note resent after a reconnect is stored once.
+                ConversationEvent.kind.in_(("message", "note")),
             )
         )
     ).first()
@@ -332,7 +337,11 @@ async def post_customer_message(
         )
     elif conversation.customer_id is None and contact.customer_id is not None:
         conversation.customer_id = contact.customer_id
-    if conversation.status == "resolved":
+    if conversation.status == "snoozed":
+        # The customer wrote again: the chat cannot wait for its snooze to end.
+        rows.append((await wake(session, conversation, actor, reason="customer"), None))
+    reopened = conversation.status == "resolved"
+    if reopened:
         rows.append((_reopen(conversation, actor, session), None))
         await record_audit(
             session,
@@ -364,14 +373,21 @@ async def post_customer_message(
     conversation.last_message_at = now
     conversation.last_message_preview = _preview(cleaned)
     conversation.unread_by_agent += 1
-    if conversation.waiting_since is None:
+    from kefu.bot import live as bot_live
+
+    # While the bot answers first, the chat is not waiting for a person and is not routed.
+    bot_first = await bot_live.answers_first(session, conversation)
+    if conversation.waiting_since is None and not bot_first:
         conversation.waiting_since = now
-    if conversation.assignee_id is None:
+    if (conversation.assignee_id is None or reopened) and not bot_first:
         from kefu.conversations import routing
 
-        agent = await routing.pick_agent(session, conversation)
-        if agent is not None:
-            rows.append(await _assign(session, conversation, routing.ROUTER, agent.id))
+        # Skill group, sticky agent, strategy; a reopened chat may go back to the queue.
+        change = await routing.on_customer_message(
+            session, conversation, reopened=reopened, topic=(context or {}).get("topic")
+        )
+        if change is not None:
+            rows.append(await _assign(session, conversation, routing.ROUTER, change.assignee_id))
     await record_audit(
         session,
         actor,
@@ -382,6 +398,7 @@ async def post_customer_message(
         store_id=conversation.store_id,
     )
     await _finish(session, conversation, rows)
+    await bot_live.queue_reply(session, conversation, message)
     return Posted(conversation, message, event, duplicate=False)
 
 
@@ -389,6 +406,128 @@ def _reopen(conversation: Conversation, actor: Actor, session: AsyncSession) -> 
     conversation.status = "open"
     conversation.resolved_at = None
     return _append(session, conversation, "reopened", actor)
+
+
+async def wake(
+    session: AsyncSession, conversation: Conversation, actor: Actor, *, reason: str
+) -> ConversationEvent:
+    """A snoozed conversation is back in the open list (its time came, or the customer wrote)."""
+    until = conversation.snoozed_until
+    conversation.status = "open"
+    conversation.snoozed_until = None
+    await record_audit(
+        session,
+        actor,
+        "conversation.wake",
+        "conversation",
+        conversation.id,
+        before={"status": "snoozed", "until": until.isoformat() if until else None},
+        after={"status": "open", "by": reason},
+        store_id=conversation.store_id,
+    )
+    return _append(session, conversation, "woken", actor, audience="internal", data={"by": reason})
+
+
+# --- bot side ----------------------------------------------------------------------------
+
+
+async def post_bot_message(
+    session: AsyncSession,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    client_msg_id: str,
+    body: str,
+    kind: str = "text",
+    payload: dict[str, Any] | None = None,
+    audience: str = "public",
+) -> Posted:
+    """The bot's reply (public; `kind` text or choices with `payload`) or its internal note
+    for the agent taking over. A bot reply is not a human answer: the waiting clock and the
+    first response time are left alone."""
+    return await _post_automatic(
+        session, actor, conversation_id, "bot", client_msg_id, body, kind, payload, audience
+    )
+
+
+async def post_system_message(
+    session: AsyncSession,
+    conversation_id: int,
+    *,
+    client_msg_id: str,
+    body: str,
+    kind: str = "text",
+    payload: dict[str, Any] | None = None,
+    name: str = "系统消息",
+) -> Posted:
+    """A notice to the customer from Kefu itself (a CSAT survey, an after-sales update): not
+    an answer, so the waiting clock, first response and assignment are left alone."""
+    return await _post_automatic(
+        session,
+        Actor.system(name),
+        conversation_id,
+        "system",
+        client_msg_id,
+        body,
+        kind,
+        payload,
+        "public",
+    )
+
+
+async def _post_automatic(
+    session: AsyncSession,
+    actor: Actor,
+    conversation_id: int,
+    sender_kind: str,
+    client_msg_id: str,
+    body: str,
+    kind: str,
+    payload: dict[str, Any] | None,
+    audience: str,
+) -> Posted:
+    cleaned = _clean_body(body)
+    conversation = await _load_locked(session, conversation_id)
+    existing = await _existing(session, conversation.id, client_msg_id)
+    if existing is not None:
+        return Posted(conversation, existing[0], existing[1], duplicate=True)
+    internal = audience == "internal"
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        sender_kind=sender_kind,
+        sender_name=actor.name,
+        client_msg_id=client_msg_id,
+        kind="note" if internal else kind,
+        body=cleaned,
+        payload=payload or {},
+        audience="internal" if internal else "public",
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    event = _append(
+        session,
+        conversation,
+        "note" if internal else "message",
+        actor,
+        audience=message.audience,
+        message=message,
+    )
+    if not internal:
+        conversation.last_message_at = now
+        conversation.last_message_preview = _preview(cleaned)
+    await record_audit(
+        session,
+        actor,
+        "conversation.note" if internal else "conversation.message",
+        "conversation",
+        conversation.id,
+        after={"message_id": message.id, "sender": sender_kind, "kind": message.kind},
+        store_id=conversation.store_id,
+    )
+    await _finish(session, conversation, [(event, message)])
+    return Posted(conversation, message, event, duplicate=False)
 
 
 # --- agent side --------------------------------------------------------------------------
@@ -511,6 +650,10 @@ async def _assign(
         after={"assignee_id": conversation.assignee_id},
         store_id=conversation.store_id,
     )
+    if conversation.waiting_since is not None:
+        from kefu.conversations import queue
+
+        queue.schedule_update(session)  # the customers behind this one move up
     return event, None
 
 
@@ -561,6 +704,18 @@ async def resolve_conversation(
         store_id=conversation.store_id,
     )
     await _finish(session, conversation, [(event, None)])
+    if conversation.first_response_at is not None and actor.kind == "user":
+        # A person served this customer: ask how it went (once per resolution).
+        from kefu.conversations import csat
+
+        await post_system_message(
+            session,
+            conversation.id,
+            client_msg_id=f"csat:{conversation.id}:{conversation.resolved_at:%Y%m%d%H%M%S}",
+            body=csat.SURVEY_TEXT,
+            kind="csat",
+            payload=csat.survey_payload(conversation.id),
+        )
     from kefu.conversations import routing
 
     await routing.drain_queue(session)  # the agent has a free slot now

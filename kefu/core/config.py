@@ -53,7 +53,15 @@ class Settings(BaseSettings):
     smtp_use_tls: bool = False
     mail_from: str = "Kefu 客服 <kefu@localhost>"
 
+    # Optional LLM rephrasing of the bot's KB answers (OpenAI-compatible endpoint); off when unset.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "qwen-plus"
+    llm_timeout_s: float = 4.0
+
     upload_max_bytes: int = 10 * 1024 * 1024
+    # Uploaded files (after-sales photos); served only through permission-checked routes.
+    media_dir: str = "./media"
     import_batch_max: int = 1000
 
     @classmethod

@@ -101,7 +101,9 @@ _FIELD_MESSAGES_ZH = {
 def field_errors(errors: list[Any]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc[:1] == ["body"]:  # FastAPI's request-body prefix; a field named body stays
+            loc = loc[1:]
         zh = _FIELD_MESSAGES_ZH.get(err.get("type", ""), "取值不正确")
         if err.get("type") == "value_error" and err.get("ctx", {}).get("error"):
             zh = str(err["ctx"]["error"])

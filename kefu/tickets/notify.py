@@ -19,7 +19,8 @@ from kefu.tickets.enums import TicketStatus
 from kefu.tickets.models import Ticket, TicketMessage
 
 # Tickets the customer opened themselves: they get a confirmation with the status link.
-CUSTOMER_SOURCES = frozenset({"web_form", "email", "chat_offline"})
+# (An offline chat message confirms itself, together with the transcript if one was asked for.)
+CUSTOMER_SOURCES = frozenset({"web_form", "email"})
 
 # Statuses the customer hears about; internal steps (pending_internal) stay internal.
 _STATUS_NOTICE = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,18 +19,24 @@ from kefu.core.audit import Actor, record_audit
 from kefu.core.config import get_settings
 from kefu.core.errors import Conflict, Invalid, NotFound
 from kefu.core.events import queue_event
+from kefu.core.signed import SignedId
 from kefu.tickets.models import CsatResponse, Ticket, TicketMessage
 
 LINK_MAX_AGE_S = 30 * 24 * 3600
 _SALT = "kefu.tickets.portal"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key.get_secret_value(), salt=_SALT)
+_LINKS = SignedId(
+    _SALT,
+    "t",
+    LINK_MAX_AGE_S,
+    ("链接已过期，请联系客服", "This link has expired"),
+    ("链接无效", "This link is not valid"),
+)
 
 
 def link_token(ticket_id: int) -> str:
-    return _serializer().dumps({"t": ticket_id})
+    return _LINKS.dumps(ticket_id)
 
 
 def customer_url(ticket_id: int) -> str:
@@ -39,15 +44,7 @@ def customer_url(ticket_id: int) -> str:
 
 
 def ticket_id_from(token: str) -> int:
-    try:
-        data: Any = _serializer().loads(token, max_age=LINK_MAX_AGE_S)
-    except SignatureExpired as exc:
-        raise Invalid("链接已过期，请联系客服", "This link has expired") from exc
-    except BadSignature as exc:
-        raise NotFound("链接无效", "This link is not valid") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("t"), int):
-        raise NotFound("链接无效", "This link is not valid")
-    return int(data["t"])
+    return _LINKS.loads(token)
 
 
 async def public_view(session: AsyncSession, token: str) -> dict[str, Any]:

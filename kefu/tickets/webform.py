@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.deps import verify_csrf
-from kefu.accounts.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from kefu.accounts.ratelimit import RateLimiter, app_limiter
 from kefu.core.audit import Actor
 from kefu.core.deps import DbSession
 from kefu.core.errors import KefuError, NotFound, field_errors
@@ -36,16 +36,7 @@ WINDOW_S = 600.0
 
 
 def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(request.app.state, "webform_limiter", None)
-    if limiter is None:
-        settings = request.app.state.settings
-        limiter = (
-            RedisRateLimiter(settings.redis_url, SUBMITS_PER_WINDOW, WINDOW_S, "kefu:rl:form:")
-            if settings.redis_url
-            else MemoryRateLimiter(SUBMITS_PER_WINDOW, WINDOW_S)
-        )
-        request.app.state.webform_limiter = limiter
-    return limiter
+    return app_limiter(request.app, "webform", SUBMITS_PER_WINDOW, WINDOW_S)
 
 
 async def _store(session: AsyncSession, code: str) -> Store:

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from kefu.conversations.models import ConversationRating
+from kefu.core.db import Database
 from kefu.store.enums import OrderStatus
 from kefu.store.models import Store
 from tests.fixtures.browser import LiveServer, screenshot_path
@@ -56,6 +59,7 @@ async def test_customer_and_agent_chat_both_ways_and_resolve(
     make_user: MakeUser,
     make_customer: Any,
     make_order: Any,
+    db: Database,
 ) -> None:
     from kefu.channels import identity
 
@@ -127,6 +131,18 @@ async def test_customer_and_agent_chat_both_ways_and_resolve(
         await agent.wait_for_selector(".inbox-none")  # gone from the open list
         assert "已催仓库加急" not in await shopper.inner_text("#kf-log")
         await agent.screenshot(path=str(screenshot_path("chat_agent_resolved")))
+
+        # The customer is asked to rate the chat; the stars go to 小美.
+        await shopper.wait_for_selector(".kf-csat .kf-star")
+        await shopper.click(".kf-csat .kf-star:nth-child(4)")
+        await shopper.fill(".kf-csat-note", "回复很及时")
+        await shopper.screenshot(path=str(screenshot_path("chat_customer_csat")))
+        await shopper.click(".kf-csat-send")
+        await shopper.wait_for_selector(".kf-csat-msg >> text=感谢您的评价")
+        async with db.sessionmaker() as s:
+            rating = await s.scalar(select(ConversationRating))
+        assert rating is not None
+        assert (rating.score, rating.comment, rating.agent_id) == (4, "回复很及时", agent_user.id)
     finally:
         await agent_ctx.close()
         await shopper_ctx.close()

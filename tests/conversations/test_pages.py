@@ -64,7 +64,11 @@ async def test_agent_api_reply_assign_resolve_reopen(
     me = agent.user  # type: ignore[attr-defined]
     listed = (await agent.get("/api/v1/conversations?view=unassigned")).json()
     assert [c["id"] for c in listed["items"]] == [cid]
-    assert listed["counts"] == {"mine": 0, "unassigned": 1, "all": 1}
+    assert {k: listed["counts"][k] for k in ("mine", "unassigned", "all")} == {
+        "mine": 0,
+        "unassigned": 1,
+        "all": 1,
+    }
 
     sent = await agent.post(
         f"/api/v1/conversations/{cid}/messages", json={"client_id": "x1", "body": "您好，请讲"}
@@ -99,12 +103,13 @@ async def test_agent_api_reply_assign_resolve_reopen(
         "read",
         "message",
         "resolved",
+        "message",  # the satisfaction survey the customer gets when a served chat ends
         "reopened",
         "unassigned",
     ]
     after = detail["events"][3]["id"]
     tail = (await agent.get(f"/api/v1/conversations/{cid}/events?after={after}")).json()
-    assert [e["kind"] for e in tail] == ["message", "resolved", "reopened", "unassigned"]
+    assert [e["kind"] for e in tail] == ["message", "resolved", "message", "reopened", "unassigned"]
     missing = await agent.post("/api/v1/conversations/4242/resolve")
     assert missing.status_code == 404 and missing.json()["code"] == "conversation_not_found"
 

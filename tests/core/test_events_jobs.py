@@ -11,6 +11,7 @@ from sqlalchemy import select
 from kefu.core import events, jobs
 from kefu.core.audit import Actor, AuditEntry, record_audit
 from kefu.core.db import Database
+from tests.fixtures.servers import RedisProcess
 
 
 async def _collect(
@@ -148,3 +149,121 @@ async def test_redis_queue_runs_job_in_a_worker_with_retry(redis_url: str) -> No
         await asyncio.sleep(0.2)
     await worker.close()
     assert seen == ["催付提醒", "催付提醒"]
+
+
+# --- the per-process Redis multiplexer ---------------------------------------------------
+
+
+async def _listen(bus: events.EventBus, channel: str, out: list[dict[str, Any]]) -> None:
+    """One socket's pump: collects what its subscription delivers until cancelled."""
+    async for _, payload in bus.subscribe([channel]):
+        out.append(payload)
+
+
+async def _pubsub_clients(redis_url: str) -> int:
+    import redis.asyncio as redis
+
+    admin = redis.from_url(redis_url)
+    try:
+        clients = await admin.client_list(_type="pubsub")
+        return len(clients)
+    finally:
+        await admin.aclose()
+
+
+async def test_redis_bus_holds_one_connection_for_many_subscribers(redis_url: str) -> None:
+    import redis.asyncio as redis
+
+    before = await _pubsub_clients(redis_url)
+    bus = events.RedisEventBus(redis_url)
+    publisher = events.RedisEventBus(redis_url)
+    received: list[list[dict[str, Any]]] = [[] for _ in range(300)]
+    # 300 sockets following 50 chats
+    pumps = [
+        asyncio.create_task(_listen(bus, f"conversation:{i % 50}", received[i])) for i in range(300)
+    ]
+    await asyncio.sleep(0.3)
+    assert await _pubsub_clients(redis_url) == before + 1
+    assert bus.redis_channels == {f"conversation:{i}" for i in range(50)}
+
+    await publisher.publish("conversation:7", {"type": "message", "body": "发货了吗"})
+    async with asyncio.timeout(5):
+        while not all(received[i] for i in range(300) if i % 50 == 7):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert [received[i] for i in range(300) if i % 50 == 7] == [
+        [{"type": "message", "body": "发货了吗"}]
+    ] * 6
+    assert not any(received[i] for i in range(300) if i % 50 != 7)
+
+    # Closing every socket of a chat unsubscribes its channel; the others stay.
+    for i in range(300):
+        if i % 50 == 3:
+            pumps[i].cancel()
+    await asyncio.gather(*pumps[3::50], return_exceptions=True)
+    await events.drain()
+    assert "conversation:3" not in bus.redis_channels
+    assert "conversation:4" in bus.redis_channels
+    admin = redis.from_url(redis_url)
+    numsub = dict(
+        await admin.pubsub_numsub("kefu:events:conversation:3", "kefu:events:conversation:4")
+    )
+    await admin.aclose()
+    assert numsub == {b"kefu:events:conversation:3": 0, b"kefu:events:conversation:4": 1}
+    for pump in pumps:
+        pump.cancel()
+    await asyncio.gather(*pumps, return_exceptions=True)
+    await bus.close()
+    await publisher.close()
+
+
+async def test_redis_bus_resubscribes_after_its_connection_is_killed(redis_url: str) -> None:
+    import redis.asyncio as redis
+
+    bus = events.RedisEventBus(redis_url)
+    publisher = events.RedisEventBus(redis_url)
+    stream = bus.subscribe(["store:1"])
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0.2)
+    admin = redis.from_url(redis_url)
+    await admin.client_kill_filter(_type="pubsub")  # what a Redis failover does to us
+    await admin.aclose()
+
+    # The subscriber is told to catch up from the database: events may have been missed.
+    _, payload = await asyncio.wait_for(first, 5)
+    assert payload == events.RESYNC
+    assert bus.reconnects == 1
+    await publisher.publish("store:1", {"type": "event", "id": 12})
+    _, payload = await asyncio.wait_for(stream.__anext__(), 5)
+    assert payload == {"type": "event", "id": 12}
+    await stream.aclose()
+    await bus.close()
+    await publisher.close()
+
+
+async def test_redis_bus_survives_a_redis_restart() -> None:
+    server = RedisProcess()
+    server.start()
+    bus = events.RedisEventBus(server.url)
+    publisher = events.RedisEventBus(server.url)
+    try:
+        stream = bus.subscribe(["conversation:5"])
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0.2)
+        server.kill()
+        # While Redis is down a publish does not raise (the commit already happened); this
+        # process's own subscribers get it directly.
+        await bus.publish("conversation:5", {"type": "event", "id": 1})
+        _, payload = await asyncio.wait_for(first, 5)
+        assert payload == {"type": "event", "id": 1}
+
+        server.start()
+        _, payload = await asyncio.wait_for(stream.__anext__(), 10)
+        assert payload == events.RESYNC
+        await publisher.publish("conversation:5", {"type": "event", "id": 2})
+        _, payload = await asyncio.wait_for(stream.__anext__(), 5)
+        assert payload == {"type": "event", "id": 2}
+        await stream.aclose()
+    finally:
+        await bus.close()
+        await publisher.close()
+        server.close()

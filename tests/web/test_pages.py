@@ -34,6 +34,7 @@ async def test_navigation_in_chinese_by_default(login_as: LoginAs) -> None:
         "/",
         "/inbox",
         "/tickets",
+        "/aftersales",
         "/customers",
         "/orders",
         "/knowledge",

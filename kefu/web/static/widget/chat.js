@@ -15,7 +15,12 @@
     away: "客服暂时不在，请留言，我们会尽快回复",
     assigned: function (n) { return "客服 " + n + " 为您服务"; },
     resolved: "本次会话已结束，感谢您的咨询。如需帮助，直接发送消息即可。",
-    reopened: "会话已重新开启", agent: "客服", typing: "客服正在输入…", unsupported: "[暂不支持显示的消息]"
+    reopened: "会话已重新开启", agent: "客服", typing: "客服正在输入…", unsupported: "[暂不支持显示的消息]",
+    queue: function (n, m) { return (n ? "您前面还有 " + n + " 位" : "您是下一位") + "，预计等待约 " + m + " 分钟"; },
+    closed: function (h) { return "现在是非工作时间" + (h ? "（服务时间 " + h + "）" : "") + "，请留言，我们上班后会尽快联系您。"; },
+    holiday: "节假日休息中，请留言，我们上班后会尽快联系您。", nobody: "客服暂时不在，请留言，我们会尽快联系您。",
+    done: function (no) { return "留言已收到" + (no ? "（工单号 " + no + "）" : "") + "，我们会尽快联系您。"; },
+    pick: "请选择您要咨询的问题：", need: "请填写称呼和留言内容，并留下手机号或邮箱", net: "提交失败，请检查网络后重试"
   };
   var EMOJI = "😀 😁 😂 🤣 😊 😍 😘 😉 😎 🤔 😅 😭 😡 😱 👍 👎 👏 🙏 💪 🤝 👌 ✌️ ❤️ 💔 🎉 🎁 🌹 ☕ 📦 🚚 💰 ✅ ❌ ❓ ⏰ 🔥 💯 😴 🤗 😳".split(" ");
   var KEY = "kefu:" + cfg.channel + ":";
@@ -24,6 +29,7 @@
   var ws = null, cursor = 0, retry = 0, conversationId = null, timer = null, pingTimer = null;
   var lastPong = 0, fatal = false, unread = 0, panelOpen = !cfg.embed, agentReadUpTo = 0, myReadUpTo = 0;
   var seenEvents = {}, bubbles = {}, typingTimer = null, typingSentAt = 0;
+  var topic = cfg.topic || "", entries = [], availTimer = null, offlineId = null;
 
   function store(k, v) { try { if (v === undefined) return JSON.parse(localStorage.getItem(KEY + k)); localStorage.setItem(KEY + k, JSON.stringify(v)); } catch (e) { return null; } }
   function outbox() { return store("outbox") || []; }
@@ -44,7 +50,51 @@
   function systemLine(text) { log.appendChild(el("div", "kf-system", text)); }
 
   var RENDER = {
-    text: function (m, b) { b.textContent = m.body; }
+    text: function (m, b) { b.textContent = m.body; },
+    // The bot's "您是不是想问…", order pickers and 确认/不用了: a button sends its text as
+    // the customer's next message; one with an action also announces it (kefu:choice) so
+    // other parts of the page (the offline message form) can react.
+    choices: function (m, b) {
+      b.appendChild(el("div", "kf-choices-text", m.body));
+      var list = el("div", "kf-choices");
+      ((m.payload || {}).choices || []).forEach(function (c) {
+        var btn = el("button", "kf-choice", c.label || c.text); btn.type = "button";
+        btn.onclick = function () {
+          if (c.action) document.dispatchEvent(new CustomEvent("kefu:choice", { detail: c }));
+          if (c.text) submit(c.text);
+        };
+        list.appendChild(btn);
+      });
+      b.appendChild(list);
+    },
+    // After an agent resolves the chat: 1–5 stars and a comment, posted with the signed token
+    // the survey carries (the token is the credential; one rating per conversation).
+    csat: function (m, b) {
+      var p = m.payload || {}, done = store("csat:" + m.id);
+      b.appendChild(el("div", "kf-choices-text", m.body));
+      var box = el("div", "kf-csat"), stars = el("div", "kf-stars"), note = el("textarea", "kf-csat-note");
+      var send = el("button", "kf-choice kf-csat-send", "提交评价"), score = 0, msg = el("div", "kf-csat-msg");
+      note.maxLength = 500; note.rows = 2; note.placeholder = "说说您的感受（选填）"; send.type = "button";
+      function paint(n) { [].forEach.call(stars.children, function (s, i) { s.classList.toggle("on", i < n); }); }
+      function finish(text) { box.textContent = ""; box.appendChild(el("div", "kf-csat-msg", text)); }
+      if (done) { finish("感谢您的评价！" + "★★★★★".slice(0, done)); b.appendChild(box); return; }
+      for (var i = 1; i <= 5; i++) (function (n) {
+        var s = el("button", "kf-star", "★"); s.type = "button"; s.setAttribute("aria-label", n + " 星");
+        s.onclick = function () { score = n; paint(n); }; stars.appendChild(s);
+      })(i);
+      send.onclick = function () {
+        if (!score) { msg.textContent = "请先选择星级"; return; }
+        send.disabled = true;
+        fetch("/api/v1/widget/csat/" + encodeURIComponent(p.token), {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ score: score, comment: note.value })
+        }).then(function (r) {
+          if (r.ok || r.status === 409) { store("csat:" + m.id, score); finish("感谢您的评价！"); }
+          else { send.disabled = false; msg.textContent = r.status === 422 ? "评价已过期" : T.net; }
+        }, function () { send.disabled = false; msg.textContent = T.net; });
+      };
+      box.appendChild(stars); box.appendChild(note); box.appendChild(send); box.appendChild(msg); b.appendChild(box);
+    }
   };
 
   function bubble(m, mine, status) {
@@ -92,8 +142,10 @@
       if (mine) { row.dataset.cid = m.client_id || ""; dropFromOutbox(m.client_id); setStatus(row, m.id <= agentReadUpTo ? "read" : "unread"); }
       else { showTyping(false); if (m.id > myReadUpTo) noteIncoming(); }
     } else if (ev.kind === "assigned" || ev.kind === "transferred") {
+      $("kf-queue").hidden = true;
       systemLine(T.assigned(ev.data.assignee_name || T.agent));
     } else if (ev.kind === "resolved") {
+      $("kf-queue").hidden = true;
       systemLine(T.resolved);
     } else if (ev.kind === "read" && ev.data.by === "agent") {
       agentReadUpTo = Math.max(agentReadUpTo, ev.data.up_to || 0); refreshReceipts();
@@ -117,6 +169,14 @@
   function dropFromOutbox(cid) { if (cid) saveOutbox(outbox().filter(function (x) { return x.client_id !== cid; })); }
   function sendFrame(obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; }
   function transmit(m) { sendFrame({ type: "send", client_id: m.client_id, body: m.body, kind: m.kind || "text" }); }
+  // Refused for now (a server hiccup, or too many at once after a reconnect resent the outbox):
+  // the message stays in the outbox and goes again by itself, not only when tapped.
+  function retryLater(cid) {
+    setTimeout(function () {
+      var m = outbox().filter(function (x) { return x.client_id === cid; })[0];
+      if (m && bubbles[cid] && bubbles[cid].dataset.status === "failed") { setStatus(bubbles[cid], "sending"); transmit(m); }
+    }, 4000);
+  }
 
   function submit(text) {
     text = text.replace(/\s+$/, "");
@@ -139,6 +199,7 @@
     var q = new URLSearchParams({ channel: cfg.channel, visitor: store("visitor") || cfg.visitor_token || "", entry: cfg.embed ? "widget" : "h5", page: cfg.page || location.href });
     if (cfg.uid) { q.set("uid", cfg.uid); q.set("uid_hash", cfg.uid_hash); }
     if (cfg.name) q.set("name", cfg.name);
+    if (topic) q.set("topic", topic);
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/widget/ws?" + q.toString();
   }
 
@@ -164,7 +225,12 @@
         agentReadUpTo = f.agent_read_up_to || 0; myReadUpTo = f.customer_read_up_to || 0;
         banner(""); $("kf-sub-text").textContent = f.agents_online ? T.online : T.away;
         $("kf-sub").className = "kf-sub kf-online" + (f.agents_online ? "" : " kf-away");
+        entries = f.entries || [];
+        if (f.availability) avail(f.availability);
+        if (!conversationId && !topic && entries.length) menu();
       } else if (f.type === "event") { onEvent(f); }
+      else if (f.type === "availability") { avail(f); }
+      else if (f.type === "queue") { if (f.conversation_id === conversationId || !conversationId) { var q = $("kf-queue"); q.hidden = false; q.textContent = T.queue(f.ahead, f.eta_minutes); } }
       else if (f.type === "ack") {
         dropFromOutbox(f.client_id); conversationId = f.conversation_id;
         var row = bubbles[f.client_id];
@@ -174,7 +240,7 @@
       else if (f.type === "error") {
         if (f.client_id && bubbles[f.client_id]) {
           var r = bubbles[f.client_id];
-          if (f.code === "internal" || f.code === "rate_limited") { setStatus(r, "failed"); }
+          if (f.code === "internal" || f.code === "rate_limited") { setStatus(r, "failed"); retryLater(f.client_id); }
           else { dropFromOutbox(f.client_id); setStatus(r, "failed"); r.querySelector(".kf-status").textContent = f.message; r.querySelector(".kf-status").onclick = null; }
         } else if (f.code === "identity_invalid" || f.code === "channel_not_found") { fatal = true; banner(f.message); }
       }
@@ -189,6 +255,52 @@
       timer = setTimeout(connect, delay);
     };
   }
+
+  // Skill-group menu (售前 / 售后): the choice goes to the server before the first message.
+  function menu() {
+    if ($("kf-menu")) return;
+    var box = el("div", "kf-row kf-them"); box.id = "kf-menu";
+    box.appendChild(el("div", "kf-bubble", T.pick));
+    var list = el("div", "kf-menu");
+    entries.forEach(function (e) {
+      var b = el("button", null, e.label); b.type = "button";
+      b.onclick = function () { topic = e.topic; sendFrame({ type: "topic", topic: topic }); box.remove(); submit(e.label); };
+      list.appendChild(b);
+    });
+    box.appendChild(list); log.appendChild(box); scrollDown(true);
+  }
+
+  // Offline: outside chat hours, on a holiday, or nobody of the group at work.
+  var off = $("kf-offline");
+  function avail(a) {
+    var offline = a.mode === "offline";
+    off.hidden = !offline || !!offlineId; form.hidden = offline;
+    if (offline) {
+      $("kf-offline-why").textContent = a.reason === "closed" ? T.closed(a.hours) : (T[a.reason] || T.nobody);
+      clearInterval(availTimer);
+      availTimer = setInterval(function () { sendFrame({ type: "availability" }); }, 30000);
+    } else { clearInterval(availTimer); $("kf-offline-done").hidden = true; }
+  }
+  off.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var v = function (n) { return off.elements[n].value.trim(); }, err = $("kf-offline-err");
+    if (!v("name") || !v("question") || !(v("phone") || v("email"))) { err.hidden = false; err.textContent = T.need; return; }
+    offlineId = offlineId || uid();
+    var body = { channel: cfg.channel, visitor_token: store("visitor") || cfg.visitor_token || "", uid: cfg.uid || "", uid_hash: cfg.uid_hash || "",
+      client_id: offlineId, name: v("name"), phone: v("phone"), email: v("email"), question: v("question"), topic: topic, send_transcript: off.elements.send_transcript.checked };
+    fetch("/api/v1/widget/offline-messages", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); })
+      .then(function (r) {
+        if (!r.ok) {
+          var x = r.j.errors && r.j.errors[0], f = x && { name: "称呼", phone: "手机号", email: "邮箱", question: "留言内容" }[x.field];
+          err.hidden = false; err.textContent = x ? (f ? f + "：" : "") + x.message_zh.split(" / ")[0] : (r.j.title_zh || T.net);
+          offlineId = null; return;
+        }
+        err.hidden = true; off.hidden = true; off.reset();
+        var done = $("kf-offline-done"); done.hidden = false; done.textContent = T.done(r.j.ticket_number);
+      })
+      .catch(function () { err.hidden = false; err.textContent = T.net; });
+  });
 
   // Outbox left over from an earlier visit (closed tab, lost network): show and resend.
   outbox().forEach(function (m) { var row = bubble(m, true, "sending"); row.dataset.cid = m.client_id; });
