@@ -305,7 +305,7 @@ async def _warehouse_ticket(turn: Turn, order: Order, promise: str) -> None:
             conversation_id=turn.conversation.id,
             group_id=group_id,
         ),
-        source="conversation",
+        source="automation",  # the bot opened it, not a person
         store_id=turn.store.id,
     )
 

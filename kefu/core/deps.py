@@ -21,4 +21,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-DbSession = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, BEFORE the response is
+# sent. With FastAPI's default ("request") the client could get its 303/201 before the commit
+# (a signed-out cookie still working for a moment, a reply not yet readable) and a failing
+# commit would follow a success answer.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -329,6 +329,7 @@ async def test_urge_shipping_records_a_note_and_a_warehouse_ticket_once(
         tickets = list(await s.scalars(select(Ticket)))
     assert notes_ == ["买家在线催发货（智能客服记录）"]
     assert len(tickets) == 1 and tickets[0].type_code == "logistics"
+    assert tickets[0].source == "automation"
     await peer.close()
 
 
