@@ -40,6 +40,7 @@ from kefu.core.deps import DbSession
 from kefu.core.errors import KefuError, field_errors
 from kefu.core.i18n import gettext as _
 from kefu.store.models import Order, Store
+from kefu.web.forms import label_picker
 from kefu.web.templating import flash, pick, render
 
 router = APIRouter(include_in_schema=False)
@@ -53,12 +54,7 @@ Warehouse = Annotated[
 ]
 
 
-def _label(table: dict[Any, tuple[str, str]]) -> Callable[[str | None], str]:
-    def label(value: str | None) -> str:
-        pair = table.get(value or "")
-        return pick(*pair) if pair else (value or "")
-
-    return label
+_label = label_picker
 
 
 def helpers() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from kefu.store import repository, views
 from kefu.store.connector import NewAddress, get_connector
 from kefu.store.enums import NOT_SHIPPED, CustomerTier
 from kefu.store.models import Store
+from kefu.web.forms import positive_int
 from kefu.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,12 +45,7 @@ def label(value: str | None) -> str:
     return lazy_pair(*pair) if pair else value
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        number = int((value or "").strip())
-    except ValueError:
-        return None
-    return number if number > 0 else None
+_int = positive_int
 
 
 def _next(value: str, default: str) -> str:

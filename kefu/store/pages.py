@@ -26,6 +26,7 @@ from kefu.core.masking import mask_email, mask_name, mask_phone
 from kefu.store import profile, repository, views
 from kefu.store.enums import CustomerTier, OrderStatus
 from kefu.store.models import Customer
+from kefu.web.forms import positive_int
 from kefu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -47,14 +48,7 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _int_param(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        number = int(value.strip())
-    except ValueError:
-        return None
-    return number if number > 0 else None
+_int_param = positive_int
 
 
 def _page_param(value: str | None) -> int:

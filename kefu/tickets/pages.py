@@ -58,6 +58,7 @@ from kefu.tickets.schemas import (
     TicketFilters,
     TicketUpdate,
 )
+from kefu.web.forms import label_picker, positive_int
 from kefu.web.templating import flash, pick, render
 
 router = APIRouter(include_in_schema=False)
@@ -67,12 +68,7 @@ Writer = Annotated[Principal, Require(Permission.tickets_read, Permission.ticket
 Admin = Annotated[Principal, Require(Permission.settings_manage)]
 
 
-def _label(table: dict[str, tuple[str, str]]) -> Callable[[str | None], str]:
-    def label(value: str | None) -> str:
-        pair = table.get(value or "")
-        return pick(*pair) if pair else (value or "")
-
-    return label
+_label = label_picker
 
 
 def _helpers() -> dict[str, Any]:
@@ -108,9 +104,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else None
+_int = positive_int
 
 
 def _problem_text(exc: Exception) -> str:
