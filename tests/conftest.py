@@ -24,9 +24,17 @@ from kefu.app import create_app
 from kefu.core import events, mail
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Base, Database
+from kefu.core.logging import configure_logging
 from tests.fixtures.servers import CapturedMail, postgres_server, redis_server, smtp_server
 
 TEST_DB = os.environ.get("KEFU_TEST_DB", "sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Log as the app does from the first test on: structlog's default renders every logged
+    # exception as a rich traceback with locals, which costs seconds per failing job.
+    configure_logging()
+
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.browser"]
 

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+
+from kefu.core.aftercommit import AfterCommit
 
 log = structlog.get_logger(__name__)
 
@@ -363,19 +363,20 @@ def set_bus(bus: EventBus) -> None:
 
 def queue_event(session: AsyncSession, channel: str, event: DomainEvent | dict[str, Any]) -> None:
     payload = event.model_dump(mode="json") if isinstance(event, DomainEvent) else event
-    session.sync_session.info.setdefault(_BUFFER_KEY, []).append((channel, payload))
+    _after_commit.add(session.sync_session, (channel, payload))
 
 
 def pending_events(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
     """What this session will publish on commit (used by tests that capture events)."""
-    return list(session.sync_session.info.get(_BUFFER_KEY, []))
+    return _after_commit.pending(session.sync_session)
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _publish_after_commit(session: Session) -> None:
-    pending = session.info.pop(_BUFFER_KEY, None)
-    if not pending:
-        return
+def discard_pending(session: AsyncSession) -> None:
+    """Drop the events this session would publish on commit."""
+    _after_commit.discard(session.sync_session)
+
+
+def _publish(pending: list[tuple[str, dict[str, Any]]]) -> None:
     bus = get_bus()
 
     async def send() -> None:
@@ -398,9 +399,7 @@ def _publish_after_commit(session: Session) -> None:
 _inflight: set[asyncio.Task[None]] = set()
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_BUFFER_KEY, None)
+_after_commit = AfterCommit(_BUFFER_KEY, _publish)
 
 
 async def drain() -> None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+
+from kefu.core.aftercommit import AfterCommit
 
 log = structlog.get_logger(__name__)
 
@@ -147,14 +147,20 @@ def set_runner(runner: JobRunner) -> None:
 def enqueue(session: AsyncSession, name: str, **kwargs: Any) -> None:
     if name not in _registry:
         raise KeyError(f"unknown job {name!r}")
-    session.sync_session.info.setdefault(_BUFFER_KEY, []).append((name, kwargs))
+    _after_commit.add(session.sync_session, (name, kwargs))
 
 
-@sa_event.listens_for(Session, "after_commit")
-def _submit_after_commit(session: Session) -> None:
-    pending = session.info.pop(_BUFFER_KEY, None)
-    if not pending:
-        return
+def pending_jobs(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
+    """What this session will submit on commit (for tests)."""
+    return _after_commit.pending(session.sync_session)
+
+
+def discard_pending(session: AsyncSession) -> None:
+    """Drop the jobs this session would submit on commit."""
+    _after_commit.discard(session.sync_session)
+
+
+def _submit(pending: list[tuple[str, dict[str, Any]]]) -> None:
     runner = get_runner()
 
     async def send() -> None:
@@ -179,9 +185,7 @@ async def drain() -> None:
         await runner.drain()
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
-    session.info.pop(_BUFFER_KEY, None)
+_after_commit = AfterCommit(_BUFFER_KEY, _submit)
 
 
 class RedisJobRunner:
