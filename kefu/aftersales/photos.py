@@ -1,7 +1,7 @@
 """Case photos: the buyer's pictures of the problem and the warehouse's inspection pictures.
 
-The type is decided by the file's first bytes (JPEG, PNG, WebP), never by its name or the
-browser's content type, so a renamed script cannot be stored as a "photo". Files go under
+The checks (type from the file's first bytes: JPEG, PNG or WebP, never the name; size) and
+the random file naming are shared with chat images in `kefu.core.uploads`. Files go under
 `settings.media_dir/aftersales/<case id>/` with a random name; the database keeps the relative
 path, and the files are served only through routes that check who is asking.
 """
@@ -9,7 +9,6 @@ path, and the files are served only through routes that check who is asking.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -18,47 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.aftersales.enums import PhotoStage
 from kefu.aftersales.models import AftersalesCase, AftersalesPhoto
 from kefu.core.audit import Actor, record_audit
-from kefu.core.config import get_settings
 from kefu.core.errors import Invalid, NotFound
+from kefu.core.uploads import check_photo, resolve_stored, store_file
+
+__all__ = ["MAX_PHOTOS_PER_STAGE", "add_photos", "case_photos", "check_photo", "photo_file"]
 
 MAX_PHOTOS_PER_STAGE = 9  # what a phone's picker usually allows at once
-
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type from the magic bytes, or None if it is not JPEG, PNG or WebP."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def media_root() -> Path:
-    return Path(get_settings().media_dir).resolve()
-
-
-def check_photo(data: bytes, filename: str = "") -> str:
-    """The content type of an acceptable photo; `Invalid` with the reason otherwise."""
-    limit = get_settings().upload_max_bytes
-    name = filename or "照片"
-    if not data:
-        raise Invalid(f"{name} 是空文件", f"{filename or 'The photo'} is empty")
-    if len(data) > limit:
-        mb = limit / (1024 * 1024)
-        raise Invalid(
-            f"{name} 超过大小上限 {mb:g} MB", f"{filename or 'The photo'} is larger than {mb:g} MB"
-        )
-    kind = sniff_image(data)
-    if kind is None:
-        raise Invalid(
-            f"{name} 不是 JPEG、PNG 或 WebP 图片",
-            f"{filename or 'The file'} is not a JPEG, PNG or WebP image",
-        )
-    return kind
 
 
 async def add_photos(
@@ -82,12 +46,9 @@ async def add_photos(
             f"每个环节最多上传 {MAX_PHOTOS_PER_STAGE} 张照片",
             f"At most {MAX_PHOTOS_PER_STAGE} photos per step",
         )
-    folder = media_root() / "aftersales" / str(case.id)
-    folder.mkdir(parents=True, exist_ok=True)
     stored: list[AftersalesPhoto] = []
     for (_, data), kind in zip(files, kinds, strict=True):
-        relative = f"aftersales/{case.id}/{secrets.token_hex(12)}.{_EXTENSIONS[kind]}"
-        (media_root() / relative).write_bytes(data)
+        relative = store_file(f"aftersales/{case.id}", data, kind)
         photo = AftersalesPhoto(
             case_id=case.id,
             stage=stage.value,
@@ -127,8 +88,7 @@ async def photo_file(session: AsyncSession, case_id: int, photo_id: int) -> tupl
     photo = await session.get(AftersalesPhoto, photo_id)
     if photo is None or photo.case_id != case_id:
         raise NotFound("照片不存在", "Photo not found")
-    root = media_root()
-    path = (root / photo.path).resolve()
-    if root not in path.parents or not path.is_file():
+    path = resolve_stored(photo.path)
+    if path is None:
         raise NotFound("照片文件已不存在", "The photo file is gone")
     return path, photo.content_type

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from kefu.accounts.deps import Principal, Require
 from kefu.accounts.permissions import Permission
+from kefu.bot.assist import Assist, assist_for
 from kefu.bot.deps import BotEditor
 from kefu.bot.models import BotTurn
 from kefu.bot.settings import BotSettings, bot_settings, save_bot_settings
@@ -66,3 +67,14 @@ async def conversation_turns(
         select(BotTurn).where(BotTurn.conversation_id == conversation_id).order_by(BotTurn.id)
     )
     return [BotTurnOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/conversations/{conversation_id}/assist")
+async def conversation_assist(
+    conversation_id: int,
+    session: DbSession,
+    principal: Agent,
+    message_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Assist:
+    """Top FAQ answers and canned replies for the latest customer message (agent assist)."""
+    return await assist_for(session, principal, conversation_id, message_id=message_id)

@@ -62,7 +62,12 @@ _GOODS = (
 
 INTENT_RULES: dict[str, list[Rule]] = {
     "human": [
-        _r(r"转人工|人工服务|找人工|要人工|接人工|真人|活人|转接客服|^人工$|^客服$", EXPLICIT),
+        # Asking for a person is never a policy question, even inside one ("能便宜点吗，转人工").
+        _r(
+            r"转人工|人工服务|找人工|要人工|接人工|真人|活人|转接客服|^人工$|^客服$|^人工客服$",
+            EXPLICIT,
+            action=False,
+        ),
         _r(
             r"(人工|客服).{0,3}(呢|在哪|出来)|不想?(跟|和)机器人|机器人.{0,4}(听不懂|没用|不行)",
             EXPLICIT,

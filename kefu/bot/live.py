@@ -28,9 +28,13 @@ async def session_for(session: AsyncSession, conversation_id: int) -> BotSession
     return found
 
 
-async def answers_first(session: AsyncSession, conversation: Conversation) -> bool:
-    """True when the bot, not routing, takes this unassigned chat's next message."""
-    if conversation.assignee_id is not None or conversation.status != "open":
+async def answers_first(
+    session: AsyncSession, conversation: Conversation, kind: str = "text"
+) -> bool:
+    """True when the bot, not routing, takes this unassigned chat's next message.
+
+    The bot reads text only: a picture or a card goes to a person."""
+    if conversation.assignee_id is not None or conversation.status != "open" or kind != "text":
         return False
     settings = bot_settings(await session.get(Store, conversation.store_id))
     if not settings.enabled or settings.mode != "first":
@@ -40,8 +44,12 @@ async def answers_first(session: AsyncSession, conversation: Conversation) -> bo
 
 
 async def queue_reply(session: AsyncSession, conversation: Conversation, message: Message) -> None:
-    """Enqueue `bot.reply` for a customer message the bot should answer."""
-    if conversation.assignee_id is not None or conversation.status != "open":
+    """Enqueue `bot.reply` for a customer message the bot should answer (text only)."""
+    if (
+        conversation.assignee_id is not None
+        or conversation.status != "open"
+        or message.kind != "text"
+    ):
         return
     settings = bot_settings(await session.get(Store, conversation.store_id))
     if not settings.enabled:

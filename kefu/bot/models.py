@@ -84,7 +84,17 @@ class BotTurn(IdMixin, Base):
     negative_prob: Mapped[float | None]
     handoff_reason: Mapped[str] = mapped_column(String(40), default="")
     reply_message_id: Mapped[int | None] = mapped_column(BigId)
-    # The customer's rating of the answer (1 helpful, -1 not helpful), set later.
+    # The customer's rating of the answer (1 helpful, -1 not helpful); changeable, so
+    # `rated_at` is the latest verdict (kefu/bot/rating.py).
     rating: Mapped[int | None]
+    rated_at: Mapped[datetime | None]
+    # The learning queue's verdict on this message (kefu/bot/learning.py): "similar" (added to
+    # an entry as a similar question), "new_faq" (a new entry was written from it) or
+    # "ignored". Reviewed messages leave the queue; who did it is in the audit log.
+    reviewed_at: Mapped[datetime | None]
+    review: Mapped[str] = mapped_column(String(16), default="")
+    review_faq_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("knowledge_faqs.id", ondelete="SET NULL")
+    )
     latency_ms: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

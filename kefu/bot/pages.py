@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Group
 from kefu.bot.deps import BotEditor
+from kefu.bot.learning_pages import router as learning_router
 from kefu.bot.models import BotTurn
+from kefu.bot.report_pages import router as report_router
 from kefu.bot.settings import COMPLAINT_WORDS, BotSettings, bot_settings, save_bot_settings
 from kefu.core.db import utcnow
 from kefu.core.deps import DbSession
@@ -25,6 +27,8 @@ from kefu.store.models import Store
 from kefu.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(learning_router)  # /bot/learning
+router.include_router(report_router)  # /bot/reports
 STATS_DAYS = 7
 
 

@@ -22,6 +22,7 @@ from kefu.bot.context import Turn
 from kefu.bot.knowledge_cache import pipeline_for
 from kefu.bot.models import BotSession, BotTurn
 from kefu.bot.pipeline import Thresholds
+from kefu.bot.rating import rating_payload
 from kefu.bot.replies import TurnResult
 from kefu.bot.settings import bot_settings
 from kefu.conversations import service as conversations
@@ -154,7 +155,12 @@ async def _post(
 ) -> int | None:
     actor = turn.actor
     first_id: int | None = None
+    # A FAQ answer (its first message) can be rated by the customer: 有帮助 / 没帮助.
+    rateable = result.outcome == "answered" and turn.understanding.faq is not None
     for n, reply in enumerate(result.replies):
+        payload = reply.payload()
+        if rateable and n == 0:
+            payload = {**payload, **rating_payload(message_id)}
         posted = await conversations.post_bot_message(
             session,
             actor,
@@ -162,7 +168,7 @@ async def _post(
             client_msg_id=f"bot:{message_id}:{n}",
             body=reply.body,
             kind=reply.kind,
-            payload=reply.payload(),
+            payload=payload,
         )
         first_id = first_id or posted.message.id
     if note:

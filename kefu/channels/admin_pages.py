@@ -1,12 +1,14 @@
 """Chat routing settings of a store: `/settings/stores/{id}/chat` (needs `stores.manage`).
 
 Auto or manual assignment, the strategy, the skill group of each entry point (售前, 售后 …),
-VIP first, the sticky-agent window and the chat's business hours. The page posts a plain form;
+VIP first, the sticky-agent window, the chat's business hours and, per skill group, its own
+hours and overflow group (fields `g<group id>_…`). The page posts a plain form;
 `routing_settings.save_chat_routing` validates and audits it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Annotated, Any
 
@@ -18,7 +20,12 @@ from kefu.accounts.deps import Principal, Require
 from kefu.accounts.models import Group
 from kefu.accounts.permissions import Permission
 from kefu.conversations.routing import routing_mode
-from kefu.conversations.routing_settings import ChatRouting, chat_routing, save_chat_routing
+from kefu.conversations.routing_settings import (
+    ChatRouting,
+    GroupRule,
+    chat_routing,
+    save_chat_routing,
+)
 from kefu.core.deps import DbSession
 from kefu.core.errors import Invalid, KefuError, NotFound
 from kefu.core.i18n import gettext as _
@@ -29,6 +36,12 @@ router = APIRouter(include_in_schema=False)
 
 StoreAdmin = Annotated[Principal, Require(Permission.stores_manage)]
 ENTRY_ROWS = 4
+_GROUP_ROW = re.compile(r"^g(\d+)_when$")
+TRIGGERS = [
+    ("no_agent", "无可接待客服时", "When nobody in the group can take it"),
+    ("wait_over", "排队等待超过（秒）", "When the wait exceeds (seconds)"),
+    ("queue_over", "排队人数达到（人）", "When the queue reaches (chats)"),
+]
 WEEKDAYS = [("周一", "Mon"), ("周二", "Tue"), ("周三", "Wed"), ("周四", "Thu"), ("周五", "Fri"),
             ("周六", "Sat"), ("周日", "Sun")]  # fmt: skip
 
@@ -64,6 +77,9 @@ async def _page(
             "entries": entries,
             "groups": list(await session.scalars(select(Group).order_by(Group.name))),
             "weekdays": WEEKDAYS,
+            "triggers": TRIGGERS,
+            "group_rules": {g: r for g, r in current.groups.items()},
+            "blank_rule": GroupRule(),
             "error": error,
         },
         status_code=status_code,
@@ -106,7 +122,35 @@ def _form_to_settings(form: Any) -> dict[str, Any]:
             "weekdays": [int(d) for d in form.getlist("weekdays") if d.isdigit()],
             "holidays": form.get("holidays") == "on",
         },
+        "groups": _form_to_group_rules(form),
     }
+
+
+def _form_to_group_rules(form: Any) -> dict[str, Any]:
+    """One row per skill group; rows with neither own hours nor an overflow group are
+    dropped when saving."""
+    rules: dict[str, Any] = {}
+    for key in form:
+        found = _GROUP_ROW.match(key)
+        if found is None:
+            continue
+        p = f"g{found.group(1)}_"
+        rule: dict[str, Any] = {
+            "hours": {
+                "enabled": form.get(p + "hours") == "on",
+                "day_start": form.get(p + "start") or time(9, 0).isoformat(),
+                "day_end": form.get(p + "end") or time(18, 0).isoformat(),
+                "weekdays": [int(d) for d in form.getlist(p + "days") if d.isdigit()],
+                "holidays": form.get(p + "holidays") == "on",
+            },
+            "overflow_group_id": _int_or_none(form.get(p + "overflow")),
+            "overflow_when": form.get(p + "when") or "no_agent",
+        }
+        after = (form.get(p + "after") or "").strip()
+        if after:
+            rule["overflow_after"] = after if after.isdigit() else -1
+        rules[found.group(1)] = rule
+    return rules
 
 
 @router.post("/settings/stores/{store_id}/chat", response_class=HTMLResponse)

@@ -18,13 +18,15 @@ from kefu.channels import identity, offline
 from kefu.channels.identity import IdentityRefused
 from kefu.channels.offline import OfflineMessageIn
 from kefu.channels.settings import widget_settings
-from kefu.conversations import queue, service
+from kefu.conversations import cards, queue, service
+from kefu.conversations.cards import ProductCard
 from kefu.conversations.events import (
     TypingEvent,
     conversation_channel,
     for_customer,
     publish_typing,
 )
+from kefu.conversations.groupcommit import CustomerSend, writer_for
 from kefu.conversations.realtime import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -230,18 +232,36 @@ async def customer_socket(ws: WebSocket) -> None:
             rate.check()
 
             async def work(session: AsyncSession) -> service.Posted:
+                common: dict[str, Any] = {
+                    "client_msg_id": send.client_id,
+                    "conversation_id": send.conversation_id,
+                    "channel": channel_kind,
+                    "context": _context(ws, chosen["topic"]),
+                }
+                if send.kind == "product":
+                    card = ProductCard.model_validate(send.product or {})
+                    return await cards.post_product_card(session, contact, card, **common)
+                if send.kind == "order":
+                    order_no = send.order_no or ""
+                    return await cards.post_customer_order_card(
+                        session, contact, order_no, **common
+                    )
+                # Images arrive over HTTP (media_api); a frame cannot make one up.
                 return await service.post_customer_message(
-                    session,
-                    contact,
-                    client_msg_id=send.client_id,
-                    body=send.body,
-                    kind=send.kind,
-                    conversation_id=send.conversation_id,
-                    channel=channel_kind,
-                    context=_context(ws, chosen["topic"]),
+                    session, contact, body=send.body, kind=send.kind, **common
                 )
 
-            posted = await in_transaction(db, work)
+            posted = await writer_for(db).post(
+                CustomerSend(
+                    contact,
+                    send.client_id,
+                    send.body,
+                    work,
+                    kind=send.kind,
+                    # The socket knows its chat even when the frame does not say.
+                    conversation_id=send.conversation_id or state["conversation_id"],
+                )
+            )
             if state["conversation_id"] != posted.conversation.id:
                 # The first message opened the conversation: follow it, then catch up on
                 # anything committed before the subscription was live.
@@ -258,7 +278,18 @@ async def customer_socket(ws: WebSocket) -> None:
                     "duplicate": posted.duplicate,
                 }
             )
-            await send_queue_state()
+            if posted.conversation.assignee_id is None and posted.conversation.waiting_since:
+                await send_queue_state()  # in line for an agent: where, and for how long
+        elif kind == "follow":
+            # A message posted over HTTP (an image) may have opened the conversation.
+            if state["conversation_id"] is None:
+                async with db.sessionmaker() as session:
+                    found = await service.current_conversation(session, contact)
+                if found is not None:
+                    state["conversation_id"] = found.id
+                    await follow(found.id)
+                    await sock.send_backlog(fetch, sock.cursor)
+                    await send_queue_state()
         elif kind == "typing":
             typing = TypingFrame.model_validate(frame)
             if state["conversation_id"] is not None:

@@ -7,15 +7,22 @@ instead of the app-wide SAMEORIGIN rule.
 
 from __future__ import annotations
 
+from typing import Any
+
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from pydantic import ValidationError
 
 from kefu.channels import identity
 from kefu.channels.settings import clean_color, widget_settings
+from kefu.conversations.cards import ProductCard
+from kefu.core.config import get_settings
 from kefu.core.deps import DbSession
 from kefu.core.errors import KefuError
 from kefu.web.templating import STATIC_DIR, render
 
+log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
 
 WIDGET_JS = STATIC_DIR / "widget" / "widget.js"
@@ -29,6 +36,19 @@ async def widget_js() -> Response:
         media_type="application/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
+
+
+def _product(raw: str | None) -> dict[str, Any] | None:
+    """The product the shop's page passed (JSON in `?product=`), if it is a valid card.
+
+    A broken value only loses the 发送商品 offer; the chat itself must still open."""
+    if not raw:
+        return None
+    try:
+        return ProductCard.model_validate_json(raw[:4000]).model_dump()
+    except ValidationError:
+        log.info("widget_product_invalid")
+        return None
 
 
 @router.get("/chat/{channel}", response_class=HTMLResponse)
@@ -62,6 +82,8 @@ async def chat_page(request: Request, channel: str, session: DbSession) -> Respo
         "page": (params.get("page") or "")[:500],
         "topic": (params.get("topic") or "")[:32],
         "visitor_token": token,
+        "product": _product(params.get("product")),
+        "upload_max": get_settings().upload_max_bytes,
     }
     response = render(request, "channels/chat.html", {"config": config, "look": look})
     response.headers["Content-Security-Policy"] = "frame-ancestors *"

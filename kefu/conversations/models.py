@@ -168,3 +168,30 @@ class ConversationRating(IdMixin, Base):
     score: Mapped[int]
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatImage(IdMixin, Base):
+    """A picture sent in a chat: the cleaned file and its thumbnail under `media_dir/chat/`.
+
+    Created just before its message (the message's payload names this row), so a row whose
+    `message_id` stays empty belongs to an upload whose transaction failed."""
+
+    __tablename__ = "chat_images"
+
+    store_id: Mapped[int] = mapped_column(BigId, ForeignKey("stores.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(BigId)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    content_type: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(200))
+    thumb_type: Mapped[str] = mapped_column(String(32))
+    thumb_path: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    # customer (visitor hash) or agent (user id): who may be rate-limited for uploading.
+    uploaded_by: Mapped[str] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -57,6 +57,7 @@ class QueueState:
     conversation_id: int
     ahead: int
     eta_minutes: int
+    waiting_since: datetime | None = None
 
     def frame(self) -> dict[str, Any]:
         return {
@@ -169,7 +170,8 @@ async def queue_states(
             continue
         etas = await _eta_minutes(session, key, wanted)
         for index, eta in zip(wanted, etas, strict=True):
-            states[members[index].id] = QueueState(members[index].id, index, eta)
+            member = members[index]
+            states[member.id] = QueueState(member.id, index, eta, member.waiting_since)
     return states
 
 
@@ -187,12 +189,29 @@ def schedule_update(session: AsyncSession) -> None:
         jobs.enqueue(session, "conversations.publish_queue")
 
 
-async def publish_queue(session: AsyncSession) -> int:
+# What this process last told each waiting customer: a change publishes only the places
+# that moved, not every waiting chat again (a busy queue would otherwise cost O(waiting)
+# frames per message). The 15-second sweep republishes everything (`force`), which also
+# corrects what another web process told a customer since.
+_last_told: dict[int, tuple[datetime | None, int, int]] = {}
+
+
+async def publish_queue(session: AsyncSession, *, force: bool = False) -> int:
+    """Push queue frames to waiting customers whose place or estimate changed."""
     states = await queue_states(session)
     bus = get_bus()
+    told = 0
     for state in states.values():
+        # The wait's start tells a new wait (or another database, in tests) from the old.
+        shown = (state.waiting_since, state.ahead, state.eta_minutes)
+        if not force and _last_told.get(state.conversation_id) == shown:
+            continue
+        _last_told[state.conversation_id] = shown
         await bus.publish(conversation_channel(state.conversation_id), state.frame())
-    return len(states)
+        told += 1
+    for gone in set(_last_told) - set(states):
+        del _last_told[gone]
+    return told
 
 
 # --- is the chat open? ---------------------------------------------------------------------
@@ -259,6 +278,11 @@ async def availability(
     group_id = settings.group_for(topic)
     if conversation is not None and conversation.group_id is not None and not topic:
         group_id = conversation.group_id
+    from kefu.conversations import overflow
+
+    # Per-group hours and overflow: the group the chat would wait in now (overflow.py).
+    seen = await overflow.outlook(session, store, settings, group_id, now or utcnow())
+    group_id = seen.group_id
     online = await routing.anyone_online(session, group_id)
     hours_label = settings.hours.label() if settings.hours.enabled else ""
     # A customer already talking with an agent at work keeps chatting past closing time.
@@ -271,6 +295,10 @@ async def availability(
     ):
         return Availability("chat", hours=hours_label, agents_online=True)
     is_open, reason, next_open = await opening(session, store, settings.hours, now or utcnow())
+    if is_open and seen.closed:
+        if not seen.everywhere_closed:  # 该组已下班: the chat waits for the group to open
+            return Availability("chat", "group_closed", seen.hours, seen.next_open, online)
+        is_open, reason, next_open, hours_label = False, "closed", seen.next_open, seen.hours
     nobody = routing.routing_mode(store) == "auto" and not online
     if (not is_open or nobody) and await bot_live.bot_holds_chat(session, store, conversation):
         # The bot answers while no person can: the composer stays; its handover offers 留言.

@@ -81,14 +81,14 @@ async def in_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[
     writer anyway, and letting many transactions race for its file lock makes them sleep
     in SQLite's busy handler (and a read-then-write transaction can fail outright).
     """
-    async with _write_turn(db):
-        return await _in_transaction(db, work)
+    async with write_turn(db):
+        return await transaction_in_turn(db, work)
 
 
 _sqlite_write_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-def _write_turn(db: Database) -> contextlib.AbstractAsyncContextManager[Any]:
+def write_turn(db: Database) -> contextlib.AbstractAsyncContextManager[Any]:
     if not db.url.startswith("sqlite"):
         return contextlib.nullcontext()
     lock = _sqlite_write_locks.get(db)
@@ -97,7 +97,7 @@ def _write_turn(db: Database) -> contextlib.AbstractAsyncContextManager[Any]:
     return lock
 
 
-async def _in_transaction(db: Database, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def transaction_in_turn(db: Database, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     for attempt in (1, 2):
         async with db.sessionmaker() as session:
             try:

@@ -23,6 +23,9 @@ An agent is *available* when online, present, and holding fewer open conversatio
 5. Nobody available: the chat waits. The queue is drained VIP first (when the store says so),
    then longest waiting, whenever an agent comes online or frees a slot, and by the
    `conversations.route_waiting` sweep every 15 s in case an event was missed.
+6. Before (1)–(4) pick anyone, a group's own hours and overflow rule may move a waiting chat
+   on to its overflow group, and a closed group keeps its chats waiting (overflow.py). This
+   applies in manual stores too: there it moves the chat to the other group's Unassigned list.
 
 Stores without `"auto"` keep manual pick-up from the *Unassigned* list.
 """
@@ -31,13 +34,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import User, user_groups
 from kefu.accounts.permissions import Permission, permissions_for
+from kefu.conversations import overflow
 from kefu.conversations.models import AgentPresence, Conversation, Message
 from kefu.conversations.routing_settings import ChatRouting, Strategy, chat_routing
 from kefu.core.audit import Actor, record_audit
@@ -241,18 +245,43 @@ async def _choose(
     return chosen
 
 
-async def pick_agent(session: AsyncSession, conversation: Conversation) -> User | None:
-    """Who should take this waiting conversation now, or None (manual store, nobody free).
+async def _overflow_then_open(
+    clock: overflow.GroupClock, conversation: Conversation, log: list[Any] | None
+) -> bool:
+    """Apply the group's overflow rule; is the group the chat now waits in open?"""
+    if not clock.settings.groups:
+        return True
+    rows = await overflow.apply_overflow(clock.session, clock, conversation)
+    if log is not None:
+        log.extend(rows)
+    return await clock.is_open(conversation.group_id)
+
+
+async def pick_agent(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    log: list[Any] | None = None,
+    now: datetime | None = None,
+) -> User | None:
+    """Who should take this waiting conversation now, or None (manual store, nobody free,
+    the group closed). Overflow hops are appended to `log` as log rows to publish.
 
     The caller assigns the returned agent: picking moves the round-robin pointer."""
     if conversation.assignee_id is not None or conversation.status != "open":
         return None
     store = await session.get(Store, conversation.store_id)
+    if store is None:
+        return None
+    settings = chat_routing(store)
+    clock = overflow.GroupClock(session, store, settings, now or utcnow())
+    if not await _overflow_then_open(clock, conversation, log):
+        return None  # 该组已下班: the chat waits until its group opens
     if routing_mode(store) != "auto":
         return None
     # No sticky agent here: a chat already queued (or released, or sent to a group's queue)
     # should not bounce back to whoever just let it go.
-    return await _choose(session, conversation, chat_routing(store), sticky=False)
+    return await _choose(session, conversation, settings, sticky=False)
 
 
 @dataclass(frozen=True)
@@ -268,6 +297,8 @@ async def on_customer_message(
     *,
     reopened: bool,
     topic: str | None = None,
+    log: list[Any] | None = None,
+    now: datetime | None = None,
 ) -> Reassign | None:
     """Routing's say on a customer message that opened, reopened or waits in a conversation.
 
@@ -285,9 +316,13 @@ async def on_customer_message(
         if wanted is not None:
             conversation.group_id = wanted
     queue.schedule_update(session)
-    if routing_mode(store) != "auto" or conversation.status != "open":
+    if conversation.status != "open" or (conversation.assignee_id is not None and not reopened):
         return None
-    if conversation.assignee_id is not None and not reopened:
+    if store is not None and settings.groups and conversation.assignee_id is None:
+        clock = overflow.GroupClock(session, store, settings, now or utcnow())
+        if not await _overflow_then_open(clock, conversation, log):
+            return None  # 该组已下班: it waits in the group's queue
+    if routing_mode(store) != "auto":
         return None
     agent = await _choose(session, conversation, settings, sticky=True)
     if agent is not None:
@@ -297,14 +332,22 @@ async def on_customer_message(
     return None
 
 
-async def drain_queue(session: AsyncSession, limit: int = 50) -> list[int]:
+async def drain_queue(
+    session: AsyncSession, limit: int = 50, *, now: datetime | None = None
+) -> list[int]:
     """Hand waiting unassigned chats of auto-routed stores to free agents: VIP customers
-    first in stores with `vip_first`, then longest waiting."""
+    first in stores with `vip_first`, then longest waiting. Chats of stores with group rules
+    (any mode) also get their overflow applied, so a chat that waited past its group's
+    threshold moves on even while nobody is free."""
     from kefu.conversations import queue, service
 
     stores = list(await session.scalars(select(Store)))
-    auto = {s.id: chat_routing(s) for s in stores if routing_mode(s) == "auto"}
-    if not auto:
+    tracked: dict[int, ChatRouting] = {}
+    for store in stores:
+        settings = chat_routing(store)
+        if routing_mode(store) == "auto" or settings.groups:
+            tracked[store.id] = settings
+    if not tracked:
         return []
     waiting = (
         await session.execute(
@@ -313,7 +356,7 @@ async def drain_queue(session: AsyncSession, limit: int = 50) -> list[int]:
             )
             .outerjoin(Customer, Customer.id == Conversation.customer_id)
             .where(
-                Conversation.store_id.in_(list(auto)),
+                Conversation.store_id.in_(list(tracked)),
                 Conversation.status == "open",
                 Conversation.assignee_id.is_(None),
                 Conversation.waiting_since.is_not(None),
@@ -324,13 +367,22 @@ async def drain_queue(session: AsyncSession, limit: int = 50) -> list[int]:
     ).all()
     ordered = sorted(
         waiting,
-        key=lambda r: (not (auto[r.store_id].vip_first and r.tier in VIP_TIERS), r.waiting_since),
+        key=lambda r: (
+            not (tracked[r.store_id].vip_first and r.tier in VIP_TIERS),
+            r.waiting_since,
+        ),
     )[:limit]
+    any_rules = any(settings.groups for settings in tracked.values())
     routed: list[int] = []
+    nobody_free = False
     for row in ordered:
-        if not await available_agents(session):
-            break
-        if await service.route_conversation(session, row.id):
+        # Assignments only use up capacity: once nobody is free, nobody will be this pass.
+        nobody_free = nobody_free or not await available_agents(session)
+        if nobody_free and not tracked[row.store_id].groups:
+            if not any_rules:
+                break
+            continue
+        if await service.route_conversation(session, row.id, now=now):
             routed.append(row.id)
     if routed:
         queue.schedule_update(session)

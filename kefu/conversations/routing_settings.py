@@ -1,5 +1,5 @@
 """A store's chat routing settings: skill groups per entry, strategy, VIP first, sticky agent,
-business hours.
+business hours, and per group its own hours and overflow (`GroupRule`, see overflow.py).
 
 Stored in `Store.settings["chat_routing"]`; automatic assignment itself stays switched by
 `Store.settings["routing"] == "auto"` (older stores keep working unchanged). Everything has a
@@ -22,6 +22,9 @@ from kefu.core.errors import Invalid, NotFound, field_errors
 from kefu.store.models import Store
 
 Strategy = Literal["least_busy", "round_robin"]
+# no_agent: nobody of the group can take a chat now; wait_over: the group's longest wait has
+# reached N seconds; queue_over: N chats already wait in the group.
+OverflowTrigger = Literal["no_agent", "wait_over", "queue_over"]
 _TOPIC = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
@@ -74,6 +77,22 @@ class ChatHours(BaseModel):
         return f"{self.day_start:%H:%M}–{self.day_end:%H:%M}"
 
 
+class GroupRule(BaseModel):
+    """One skill group's own hours and where its chats overflow to.
+
+    `hours.enabled` false means the group keeps the store's chat hours. `overflow_after` is
+    seconds for `wait_over` and chats for `queue_over`; `no_agent` ignores it.
+    """
+
+    hours: ChatHours = Field(default_factory=ChatHours)
+    overflow_group_id: int | None = None
+    overflow_when: OverflowTrigger = "no_agent"
+    overflow_after: int = Field(default=120, ge=1, le=86400)
+
+    def matters(self) -> bool:
+        return self.hours.enabled or self.overflow_group_id is not None
+
+
 class ChatRouting(BaseModel):
     strategy: Strategy = "least_busy"
     default_group_id: int | None = None
@@ -81,6 +100,8 @@ class ChatRouting(BaseModel):
     vip_first: bool = True
     sticky_days: int = Field(default=7, ge=0, le=90)
     hours: ChatHours = Field(default_factory=ChatHours)
+    # Keyed by group id (strings in the stored JSON).
+    groups: dict[int, GroupRule] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_topics(self) -> ChatRouting:
@@ -89,12 +110,50 @@ class ChatRouting(BaseModel):
             raise ValueError("each topic may appear once")
         return self
 
+    def rule(self, group_id: int | None) -> GroupRule | None:
+        return self.groups.get(group_id) if group_id is not None else None
+
+    def entry_groups(self) -> set[int | None]:
+        """Groups a new chat can start in (None: any agent), before any overflow."""
+        return {self.default_group_id, *(self.group_for(e.topic) for e in self.entries)}
+
+    def overflow_loop(self) -> list[int] | None:
+        """The group ids of an overflow loop (first id repeated at the end), if there is one."""
+        for start in sorted(self.groups):
+            path = [start]
+            current = self.groups[start].overflow_group_id
+            while current is not None:
+                if current in path:
+                    return [*path[path.index(current) :], current]
+                path.append(current)
+                rule = self.groups.get(current)
+                current = rule.overflow_group_id if rule is not None else None
+        return None
+
     def group_for(self, topic: str | None) -> int | None:
         """The skill group of an entry point; unknown or missing topics use the default."""
         for entry in self.entries:
             if topic and entry.topic == topic.strip().lower():
                 return entry.group_id if entry.group_id is not None else self.default_group_id
         return self.default_group_id
+
+
+class OverflowLoop(Invalid):
+    code = "overflow_loop"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"溢出设置形成了循环（{path}），会话会在这些组之间来回转：请改掉其中一个组的溢出目标",
+            f"The overflow settings form a loop ({path}): chats would bounce between these "
+            "groups. Change the overflow target of one of them.",
+            errors=[
+                {
+                    "field": "groups",
+                    "message_zh": f"溢出形成循环：{path}",
+                    "message_en": f"Overflow loop: {path}",
+                }
+            ],
+        )
 
 
 def chat_routing(store: Store | None) -> ChatRouting:
@@ -134,10 +193,27 @@ async def save_chat_routing(
             "Invalid routing settings: " + "; ".join(p["message_en"] for p in problems),
             errors=problems,
         ) from exc
-    wanted = {g for g in [routing.default_group_id, *(e.group_id for e in routing.entries)] if g}
+    routing.groups = {g: rule for g, rule in routing.groups.items() if rule.matters()}
+    overflow = [r.overflow_group_id for r in routing.groups.values()]
+    wanted = {
+        g
+        for g in [
+            routing.default_group_id,
+            *(e.group_id for e in routing.entries),
+            *routing.groups,
+            *overflow,
+        ]
+        if g
+    }
+    names: dict[int, str] = {}
     for group_id in wanted:
-        if await session.get(Group, group_id) is None:
+        found = await session.get(Group, group_id)
+        if found is None:
             raise Invalid("所选技能组不存在", "A chosen skill group does not exist")
+        names[group_id] = found.name
+    loop = routing.overflow_loop()
+    if loop is not None:
+        raise OverflowLoop(" → ".join(names[g] for g in loop))
     before = {
         "routing": (store.settings or {}).get("routing"),
         "chat_routing": (store.settings or {}).get("chat_routing"),

@@ -13,7 +13,7 @@ MAX_BODY = 5000
 
 Audience = Literal["public", "internal"]
 SenderKind = Literal["customer", "agent", "bot", "system"]
-MessageKind = Literal["text", "image", "product_card", "order_card", "note"]
+MessageKind = Literal["text", "image", "product", "order", "note"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
 View = Literal["mine", "unassigned", "all", "group", "mentions"]
 
@@ -88,6 +88,10 @@ class SendFrame(BaseModel):
     kind: MessageKind = "text"
     conversation_id: int | None = None
     audience: Audience = "public"
+    # kind "product": the card the shop's page offered (checked by cards.ProductCard);
+    # kind "order": only the number, the card itself is read from the database.
+    product: dict[str, Any] | None = None
+    order_no: str | None = Field(default=None, max_length=64)
 
 
 class ResumeFrame(BaseModel):

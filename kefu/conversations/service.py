@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import User
@@ -31,6 +31,10 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Invalid, NotFound
 from kefu.store.models import Customer
 
+# Kinds a customer's message may have; image, product and order carry their content in
+# `payload`, which only kefu.conversations.media / cards build (never the raw client frame).
+CUSTOMER_KINDS = ("text", "image", "product", "order")
+AGENT_KINDS = ("text", "image", "order")
 _LOCK_NAMESPACE = 0x4B4546  # "KEF": keeps our advisory locks apart from anyone else's
 RESUME_LIMIT = 1000
 PREVIEW_LENGTH = 80
@@ -289,13 +293,14 @@ async def post_customer_message(
     conversation_id: int | None = None,
     channel: str = "web",
     context: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> Posted:
     """Store a customer's message (creating or reopening the conversation as needed).
 
     A message whose client id was already stored is not stored again: the existing message
     is returned with `duplicate=True`, so the client simply gets its acknowledgement again.
     """
-    if kind != "text":
+    if kind not in CUSTOMER_KINDS or (kind != "text" and not payload):
         raise UnsupportedKind()
     cleaned = _clean_body(body)
     await _lock_store_log(session, contact.store_id)
@@ -363,6 +368,7 @@ async def post_customer_message(
         client_msg_id=client_msg_id,
         kind=kind,
         body=cleaned,
+        payload=payload or {},
         audience="public",
         created_at=now,
     )
@@ -376,7 +382,7 @@ async def post_customer_message(
     from kefu.bot import live as bot_live
 
     # While the bot answers first, the chat is not waiting for a person and is not routed.
-    bot_first = await bot_live.answers_first(session, conversation)
+    bot_first = await bot_live.answers_first(session, conversation, kind)
     if conversation.waiting_since is None and not bot_first:
         conversation.waiting_since = now
     if (conversation.assignee_id is None or reopened) and not bot_first:
@@ -384,7 +390,11 @@ async def post_customer_message(
 
         # Skill group, sticky agent, strategy; a reopened chat may go back to the queue.
         change = await routing.on_customer_message(
-            session, conversation, reopened=reopened, topic=(context or {}).get("topic")
+            session,
+            conversation,
+            reopened=reopened,
+            topic=(context or {}).get("topic"),
+            log=rows,  # overflow hops between groups, published with the message
         )
         if change is not None:
             rows.append(await _assign(session, conversation, routing.ROUTER, change.assignee_id))
@@ -541,6 +551,8 @@ async def post_agent_message(
     client_msg_id: str,
     body: str,
     audience: str = "public",
+    kind: str = "text",
+    payload: dict[str, Any] | None = None,
 ) -> Posted:
     """An agent's reply (public) or internal note (internal, never shown to the customer).
 
@@ -548,12 +560,14 @@ async def post_agent_message(
     recorded, the customer's messages count as read, and an unassigned conversation is
     assigned to the agent who answered.
     """
+    if kind not in AGENT_KINDS or (kind != "text" and not payload):
+        raise UnsupportedKind()
     cleaned = _clean_body(body)
     conversation = await _load_locked(session, conversation_id)
     existing = await _existing(session, conversation.id, client_msg_id)
     if existing is not None:
         return Posted(conversation, existing[0], existing[1], duplicate=True)
-    internal = audience == "internal"
+    internal = audience == "internal" and kind == "text"
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -561,8 +575,9 @@ async def post_agent_message(
         sender_id=actor.id,
         sender_name=actor.name,
         client_msg_id=client_msg_id,
-        kind="note" if internal else "text",
+        kind="note" if internal else kind,
         body=cleaned,
+        payload=payload or {},
         audience="internal" if internal else "public",
         created_at=now,
     )
@@ -668,17 +683,21 @@ async def assign_conversation(
     return conversation
 
 
-async def route_conversation(session: AsyncSession, conversation_id: int) -> bool:
-    """Give a waiting, unassigned conversation to an available agent, if there is one."""
+async def route_conversation(
+    session: AsyncSession, conversation_id: int, *, now: datetime | None = None
+) -> bool:
+    """Give a waiting, unassigned conversation to an available agent, if there is one
+    (after its group's overflow rule, which may move it to another group, see overflow.py)."""
     from kefu.conversations import routing
 
     conversation = await _load_locked(session, conversation_id)
-    agent = await routing.pick_agent(session, conversation)
-    if agent is None:
-        return False
-    row = await _assign(session, conversation, routing.ROUTER, agent.id)
-    await _finish(session, conversation, [row])
-    return True
+    rows: list[Row] = []
+    agent = await routing.pick_agent(session, conversation, log=rows, now=now)
+    if agent is not None:
+        rows.append(await _assign(session, conversation, routing.ROUTER, agent.id))
+    if rows:
+        await _finish(session, conversation, rows)
+    return agent is not None
 
 
 async def resolve_conversation(
@@ -834,10 +853,6 @@ async def events_after(
     stmt = select(ConversationEvent, Message).outerjoin(
         Message, Message.id == ConversationEvent.message_id
     )
-    cursor = ConversationEvent.id > after
-    if overlap_since is not None and after > 0:
-        cursor = or_(cursor, ConversationEvent.created_at >= overlap_since)
-    stmt = stmt.where(cursor)
     if conversation_id is not None:
         stmt = stmt.where(ConversationEvent.conversation_id == conversation_id)
     if store_ids is not None:
@@ -848,8 +863,20 @@ async def events_after(
         # A first load shows the most recent history, not the first thousand rows.
         newest = stmt.order_by(ConversationEvent.id.desc()).limit(limit)
         return [(row[0], row[1]) for row in reversed((await session.execute(newest)).all())]
-    result = await session.execute(stmt.order_by(ConversationEvent.id).limit(limit))
-    return [(row[0], row[1]) for row in result.all()]
+    result = await session.execute(
+        stmt.where(ConversationEvent.id > after).order_by(ConversationEvent.id).limit(limit)
+    )
+    rows: list[Row] = [(row[0], row[1]) for row in result.all()]
+    if overlap_since is not None and after > 0:
+        # Queried apart, newest first, so a busy log's overlap can never crowd out the rows
+        # after the cursor (which are what the client is missing for sure).
+        overlap = await session.execute(
+            stmt.where(ConversationEvent.id <= after, ConversationEvent.created_at >= overlap_since)
+            .order_by(ConversationEvent.id.desc())
+            .limit(limit)
+        )
+        rows = [(row[0], row[1]) for row in reversed(overlap.all())] + rows
+    return rows
 
 
 async def list_conversations(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 
 from kefu.core.jobs import job, job_session, schedule
@@ -35,19 +37,40 @@ async def route_waiting() -> list[int]:
         routed = await routing.drain_queue(session)
         await session.commit()
     async with job_session() as session:
-        await queue.publish_queue(session)
+        await queue.publish_queue(session, force=True)
     if routed:
         log.info("waiting_conversations_routed", count=len(routed))
     return routed
 
 
+PUBLISH_GAP_S = 0.25
+_publisher = {"running": False, "again": False}
+
+
 @job("conversations.publish_queue")
 async def publish_queue() -> int:
-    """Push queue position and estimated wait to waiting customers (after a change)."""
+    """Push queue position and estimated wait to waiting customers (after a change).
+
+    Coalesced: while one run is in progress, further requests only ask it to go round once
+    more after a short gap, so a burst of messages costs a few queue reads, not one each.
+    """
     from kefu.conversations import queue
 
-    async with job_session() as session:
-        return await queue.publish_queue(session)
+    _publisher["again"] = True
+    if _publisher["running"]:
+        return 0
+    _publisher["running"] = True
+    told = 0
+    try:
+        while _publisher["again"]:
+            _publisher["again"] = False
+            async with job_session() as session:
+                told += await queue.publish_queue(session)
+            if _publisher["again"]:
+                await asyncio.sleep(PUBLISH_GAP_S)
+    finally:
+        _publisher["running"] = False
+    return told
 
 
 schedule("conversations.route_waiting", 15)

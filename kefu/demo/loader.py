@@ -27,6 +27,7 @@ from kefu.core.audit import Actor, record_audit
 from kefu.core.db import Database, utcnow
 from kefu.demo import content as c
 from kefu.demo.generator import SEED, DemoData, generate
+from kefu.demo.service_history import load_service_history
 from kefu.store.models import (
     Address,
     Customer,
@@ -88,6 +89,7 @@ async def load_demo(
     await _customers(session, data, user_ids)
     await _orders(session, data)
     await _reviews(session, data)
+    history = await load_service_history(session, data.now, seed)
     counts = {
         "stores": len(data.stores),
         "products": len(data.products),
@@ -98,6 +100,7 @@ async def load_demo(
         "refunds": sum(len(o.refunds) for o in data.orders),
         "reviews": len(data.reviews),
         "users": len(logins),
+        **history,
     }
     for store in data.stores:
         await record_audit(
@@ -139,6 +142,8 @@ def summary_lines(result: LoadResult) -> list[str]:
         f"{n['stores']} 家店铺 stores, {n['products']} 个商品 products, "
         f"{n['customers']} 位客户 customers, {n['orders']} 笔订单 orders, "
         f"{n['reviews']} 条评价 reviews",
+        f"客服记录 / service history: {n['faqs']} 条 FAQ, {n['conversations']} 个会话 chats, "
+        f"{n['cases']} 张售后单 after-sales cases",
         "演示账号 / demo logins:",
     ]
     for login in result.logins:

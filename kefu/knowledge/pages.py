@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.deps import Principal, Require
 from kefu.accounts.permissions import Permission
+from kefu.bot import learning
 from kefu.core.deps import DbSession
 from kefu.core.errors import KefuError, NotFound, field_errors
 from kefu.core.i18n import gettext as _
@@ -215,6 +216,7 @@ async def _faq_form_from_request(request: Request) -> dict[str, Any]:
         "valid_until": text("valid_until"),
         "enabled": form.get("enabled") == "on",
         "version": int(version) if version.isdigit() else 0,
+        "learning": text("learning"),
     }
 
 
@@ -286,6 +288,10 @@ async def faq_new(request: Request, session: DbSession, principal: Writer) -> Re
     values = _faq_form_values(None, [], _tz(request))
     category = request.query_params.get("category", "")[:60]
     values["category"] = category
+    # Opened from the bot's learning queue: its questions, and which messages they came from.
+    values["question"] = request.query_params.get("question", "")[:300]
+    values["similar"] = [s[:300] for s in request.query_params.getlist("similar")[:50]]
+    values["learning"] = request.query_params.get("learning", "")[:2000]
     return await _faq_form_page(request, session, principal, None, values)
 
 
@@ -302,6 +308,9 @@ async def faq_create(request: Request, session: DbSession, principal: Writer) ->
         return await _faq_form_page(
             request, session, principal, None, values, error=exc, status_code=exc.status
         )
+    if values["learning"]:
+        turn_ids = learning.parse_turn_ids([values["learning"]])
+        await learning.record_new_faq(session, principal.actor, faq.id, turn_ids)
     flash(request, _("FAQ entry created."))
     return _redirect(f"/knowledge/faqs/{faq.id}")
 

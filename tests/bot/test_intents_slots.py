@@ -23,6 +23,8 @@ from kefu.nlp.normalize import normalize
         ("帮我换成L码", "exchange_request"),
         ("退款申请一周了还没到账", "refund_status"),
         ("转人工", "human"),
+        ("人工客服", "human"),
+        ("买两件能便宜点吗，转人工", "human"),  # a question, but the customer wants a person
         ("再不处理我就打12315投诉你们", "complaint"),
         ("亲在吗", "greeting"),
         ("好的谢谢亲", "thanks"),

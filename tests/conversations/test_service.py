@@ -174,6 +174,33 @@ async def test_resume_returns_only_what_came_after_the_cursor(
     assert [e.id for e, _ in rows] == sorted(e.id for e, _ in rows)
 
 
+async def test_a_busy_overlap_never_crowds_out_the_rows_after_the_cursor(
+    db: Database, chat_store: Store
+) -> None:
+    contact = visitor(chat_store)
+    posted = []
+    async with db.sessionmaker() as s:
+        for n in range(6):
+            posted.append(
+                await service.post_customer_message(
+                    s, contact, client_msg_id=f"{n}", body=f"第{n}条"
+                )
+            )
+        await s.commit()
+    cursor = posted[3].event.id
+    async with db.sessionmaker() as s:
+        rows = await service.events_after(
+            s,
+            cursor,
+            conversation_id=posted[0].conversation.id,
+            overlap_since=posted[0].event.created_at,
+            limit=2,
+        )
+    bodies = [m.body for _, m in rows if m is not None]
+    # The two newest rows at or before the cursor (the overlap), then the two after it.
+    assert bodies == ["第2条", "第3条", "第4条", "第5条"]
+
+
 async def test_resolve_then_customer_message_reopens_and_everything_is_audited(
     db: Database, chat_store: Store, make_user: MakeUser
 ) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +18,25 @@ from typer.testing import CliRunner
 from kefu.accounts.models import Group, User, user_groups
 from kefu.accounts.permissions import Role
 from kefu.accounts.service import authenticate
+from kefu.aftersales.enums import CaseStatus
+from kefu.aftersales.models import AftersalesCase
+from kefu.bot.models import BotTurn
 from kefu.cli import app
+from kefu.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationMention,
+    ConversationRating,
+    Message,
+)
 from kefu.core.config import get_settings
 from kefu.core.db import Base, Database, sqlite_pragmas_for_sync
+from kefu.demo.chat_content import CHATS, FAQS
 from kefu.demo.content import DEMO_PASSWORD
 from kefu.demo.generator import SHANGHAI, generate
 from kefu.demo.loader import load_demo, load_demo_if_empty
+from kefu.demo.service_history import expected_statuses
+from kefu.knowledge.models import Faq
 from kefu.store.enums import OrderStatus, RefundStatus, ReturnExclusion
 from kefu.store.models import (
     Address,
@@ -38,6 +52,7 @@ from kefu.store.models import (
     Sku,
     Store,
 )
+from tests.fixtures.factories import sign_in
 
 MOBILE = re.compile(r"^1(3\d|5[0-35-9]|8\d|9[135-9])\d{8}$")
 TRACKING = {
@@ -63,6 +78,14 @@ COUNTED: tuple[type[Base], ...] = (
     Review,
     User,
     Group,
+    Faq,
+    Conversation,
+    Message,
+    ConversationEvent,
+    ConversationRating,
+    ConversationMention,
+    BotTurn,
+    AftersalesCase,
 )
 
 
@@ -121,6 +144,14 @@ async def test_demo_shop_is_complete_and_consistent(db: Database) -> None:
         for event in await s.scalars(select(LogisticsEvent).order_by(LogisticsEvent.occurred_at)):
             events_of[event.shipment_id].append(event)
 
+        # A demo after-sales case sent a missing item: the order has a second parcel.
+        reships = Counter(
+            (
+                await s.scalars(
+                    select(AftersalesCase.order_id).where(AftersalesCase.reship_shipment_id > 0)
+                )
+            ).all()
+        )
         assert len(orders) == 2000
         statuses = Counter(o.status for o in orders)
         assert set(statuses) == set(OrderStatus)
@@ -128,7 +159,7 @@ async def test_demo_shop_is_complete_and_consistent(db: Database) -> None:
         assert len({(o.store_id, o.order_no) for o in orders}) == len(orders)
         for o in orders:
             _check_order(o, stores[o.store_id].platform, items_of[o.id], refunds_of[o.id], before)
-            _check_shipments(o, shipments_of[o.id], events_of, after)
+            _check_shipments(o, shipments_of[o.id], events_of, after, reships[o.id])
         assert all(t <= after for o in orders for t in _times(o))
         refund_states = {i.refund_status for items in items_of.values() for i in items}
         assert {RefundStatus.SUCCESS, RefundStatus.WAIT_SELLER_AGREE} <= refund_states
@@ -218,14 +249,17 @@ def _check_shipments(
     shipments: list[Shipment],
     events_of: dict[int, list[LogisticsEvent]],
     after: datetime,
+    reships: int,
 ) -> None:
     if o.shipped_at is None:
         assert not shipments
         return
     outbound = [sh for sh in shipments if not sh.is_return]
-    assert len(outbound) == 1, o.order_no
+    assert len(outbound) == 1 + reships, o.order_no
     for sh in shipments:
         assert TRACKING[sh.carrier].match(sh.tracking_no), (sh.carrier, sh.tracking_no)
+        if sh in outbound[1:]:
+            continue  # the replacement parcel was only just handed to the carrier
         events = events_of[sh.id]
         assert events, f"shipment of {o.order_no} has logistics events"
         assert sh.shipped_at is not None
@@ -325,3 +359,159 @@ def test_generated_shop_is_consistent_at_any_time_of_day(local_time: str) -> Non
         for sh in o.shipments:
             moments = [e.at for e in sh.events]
             assert moments and moments == sorted(moments) and moments[-1] <= now
+
+
+# --- the service history: chats, bot turns, after-sales cases ---------------------------------
+
+
+async def test_demo_has_a_consistent_service_history(db: Database) -> None:
+    before = datetime.now(UTC)
+    assert await load_demo_if_empty(db.url, echo=lambda _: None)
+    after = datetime.now(UTC)
+
+    async with db.sessionmaker() as s:
+        stores = {st.id: st.code for st in await s.scalars(select(Store))}
+        users = {u.id: u.username for u in await s.scalars(select(User))}
+        chats = list(await s.scalars(select(Conversation).order_by(Conversation.id)))
+        assert len(chats) == len(CHATS)
+        assert Counter(c.status for c in chats) == expected_statuses()
+        assert set(stores.values()) == {stores[c.store_id] for c in chats}
+        open_chats = [c for c in chats if c.status == "open"]
+        waiting = [c for c in open_chats if c.assignee_id is None and c.waiting_since]
+        assert len(waiting) >= 4, "customers the bot handed over wait for a person"
+        assert {"xiaomei", "ajie"} <= {users[c.assignee_id] for c in open_chats if c.assignee_id}
+        vip = await s.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(Customer.tier.in_(["vip", "svip"]), Conversation.status == "open")
+        )
+        assert vip, "a VIP customer is waiting"
+
+        events = list(await s.scalars(select(ConversationEvent).order_by(ConversationEvent.id)))
+        messages = list(await s.scalars(select(Message).order_by(Message.id)))
+        # Backdated, the history still reads forward: ids grow with time, all in the last week.
+        assert all(a.created_at <= b.created_at for a, b in pairwise(events))
+        assert all(a.created_at <= b.created_at for a, b in pairwise(messages))
+        assert all(before - timedelta(days=7) <= e.created_at <= after for e in events)
+        events_of: dict[int, list[ConversationEvent]] = defaultdict(list)
+        for event in events:
+            events_of[event.conversation_id].append(event)
+        messages_of: dict[int, list[Message]] = defaultdict(list)
+        for message in messages:
+            messages_of[message.conversation_id].append(message)
+        for chat in chats:
+            log = events_of[chat.id]
+            assert chat.last_event_id == log[-1].id
+            assert log[0].kind == "opened"
+            assert abs(chat.created_at - log[0].created_at) < timedelta(seconds=1)
+            public = [m for m in messages_of[chat.id] if m.audience == "public"]
+            assert chat.last_message_at == public[-1].created_at
+            if chat.waiting_since is not None:
+                # Waiting since the first customer message after the last human answer.
+                answers = [m.id for m in public if m.sender_kind == "agent"]
+                unanswered = [
+                    m
+                    for m in public
+                    if m.sender_kind == "customer" and m.id > max(answers, default=0)
+                ]
+                assert unanswered and chat.waiting_since >= unanswered[0].created_at
+                assert chat.waiting_since - unanswered[0].created_at < timedelta(minutes=10)
+            if chat.status == "resolved":
+                assert chat.resolved_at is not None and chat.resolved_at <= after
+
+        # Buyers ask about their own orders.
+        orders = {o.order_no: o for o in await s.scalars(select(Order))}
+        about_orders = 0
+        for chat in chats:
+            for m in messages_of[chat.id]:
+                for number in re.findall(r"\d{12,19}", m.body):
+                    if number in orders and m.sender_kind == "customer":
+                        assert orders[number].customer_id == chat.customer_id
+                        about_orders += 1
+        assert about_orders >= 2
+
+        ratings = {r.conversation_id: r for r in await s.scalars(select(ConversationRating))}
+        rated = [c for c in chats if c.id in ratings]
+        assert len(rated) >= 6 and {ratings[c.id].score for c in rated} >= {2, 3, 4, 5}
+        for chat in rated:
+            assert chat.status == "resolved" and ratings[chat.id].agent_id == chat.assignee_id
+            assert any(m.kind == "csat" for m in messages_of[chat.id])
+
+        notes = [m for m in messages if m.audience == "internal" and m.sender_kind == "agent"]
+        assert any("@" in m.body for m in notes)
+        mentions = list(await s.scalars(select(ConversationMention)))
+        assert {users[m.user_id] for m in mentions} >= {"ajie"}
+
+        turns = list(await s.scalars(select(BotTurn)))
+        assert {"answered", "suggested", "none", "handoff"} <= {t.outcome for t in turns}
+        keys = {f.external_id for f in await s.scalars(select(Faq))}
+        assert keys == {f.key for f in FAQS}
+        answered = [t for t in turns if t.outcome == "answered" and t.faq_key]
+        assert len({t.faq_key for t in answered}) >= 8 and {t.faq_key for t in answered} <= keys
+        assert {t.rating for t in turns} >= {1, -1}
+        assert all(t.reply_message_id for t in turns if t.outcome == "answered")
+        by_message = {m.id: m for m in messages}
+        for turn in turns:
+            assert by_message[turn.message_id].sender_kind == "customer"
+            assert turn.created_at - by_message[turn.message_id].created_at < timedelta(seconds=5)
+
+        cases = list(await s.scalars(select(AftersalesCase)))
+        assert len(cases) >= 10
+        assert {
+            CaseStatus.requested,
+            CaseStatus.awaiting_return,
+            CaseStatus.received,
+            CaseStatus.refunded,
+            CaseStatus.rejected,
+        } <= {CaseStatus(c.status) for c in cases}
+        by_id = {o.id: o for o in orders.values()}
+        for case in cases:
+            order = by_id[case.order_id]
+            assert case.customer_id == order.customer_id and case.store_id == order.store_id
+            assert before - timedelta(days=7) <= case.created_at <= after
+            if case.status == CaseStatus.awaiting_return:
+                assert case.return_due_at and case.return_due_at > case.created_at
+            if case.status == CaseStatus.refunded:
+                assert order.refunded_amount * 100 >= case.refunded_cents > 0
+        linked = [c for c in cases if c.conversation_id is not None]
+        assert linked, "an agent opened a case from a chat"
+
+
+async def test_demo_inbox_and_aftersales_pages_show_the_history(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    assert await load_demo_if_empty(db.url, echo=lambda _: None)
+    await sign_in(client, "xiaomei", DEMO_PASSWORD)
+
+    inbox = await client.get("/inbox")
+    assert inbox.status_code == 200
+    async with db.sessionmaker() as s:
+        waiting = await s.scalar(
+            select(Conversation)
+            .where(Conversation.status == "open", Conversation.waiting_since.is_not(None))
+            .order_by(Conversation.waiting_since)
+            .limit(1)
+        )
+        assert waiting is not None
+        resolved = await s.scalar(
+            select(Conversation)
+            .join(ConversationRating, ConversationRating.conversation_id == Conversation.id)
+            .limit(1)
+        )
+        assert resolved is not None
+        rating = await s.scalar(
+            select(ConversationRating.score).where(
+                ConversationRating.conversation_id == resolved.id
+            )
+        )
+        case_numbers = list(await s.scalars(select(AftersalesCase.number)))
+    assert f'data-id="{waiting.id}"' in inbox.text or f"c={waiting.id}" in inbox.text
+    done = await client.get("/inbox", params={"status": "resolved", "c": resolved.id})
+    assert done.status_code == 200
+    assert "本次服务已结束" in done.text, "the CSAT survey is in the transcript"
+    assert 'data-testid="chat-rating"' in done.text and f'aria-label="{rating}/5"' in done.text
+
+    cases = await client.get("/aftersales")
+    assert cases.status_code == 200
+    assert sum(number in cases.text for number in case_numbers) >= 10

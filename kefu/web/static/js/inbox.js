@@ -68,13 +68,51 @@
     meta.appendChild(el("span", "chat-author", note ? (m.sender_name + " · " + T.note) : (m.sender_name || T.customer)));
     meta.appendChild(el("time", null, hhmm(m.created_at || new Date().toISOString())));
     row.appendChild(meta);
-    row.appendChild(el("div", "chat-bubble", m.body));
+    row.appendChild(drawBubble(m));
     if (mine && !note) row.appendChild(el("div", "chat-state"));
     if (m.id) row.dataset.id = m.id;
+    if (m.kind === "choices") drawChoices(row, m);
     log.appendChild(row);
     rows[key] = row;
     setState(row, state);
     return row;
+  }
+  // The bot's "您是不是想问…" offers: the options the customer saw as buttons, as a list.
+  function drawChoices(row, m) {
+    var choices = (m.payload && m.payload.choices) || [], bubble = row.querySelector(".chat-bubble");
+    if (!choices.length || !bubble) return;
+    var list = el("ol", "chat-choices");
+    choices.forEach(function (c) { list.appendChild(el("li", null, c.label || c.text || "")); });
+    bubble.appendChild(list);
+  }
+  // Pictures and product/order cards; every other kind is its text. Agents load pictures
+  // through the permission-checked conversation route, not the customer's signed URLs.
+  function media(k) { var n = $("#chat-media-i18n"); return n ? JSON.parse(n.textContent)[k] : k; }
+  function drawBubble(m) {
+    var b = el("div", "chat-bubble"), p = m.payload || {};
+    if (m.kind === "image" && (p.image_id || p.preview)) {
+      var full = p.preview || "/api/v1/conversations/" + current + "/images/" + p.image_id;
+      var img = el("img", "chat-img"), a = el("a"), k = Math.min(1, 240 / Math.max(p.width || 1, p.height || 1));
+      img.src = p.preview || full + "/thumb"; img.alt = p.name || media("image");
+      if (p.width) { img.width = Math.round(p.width * k); img.height = Math.round(p.height * k); }
+      a.href = full; a.target = "_blank"; a.rel = "noopener"; a.title = media("open_full");
+      a.appendChild(img); b.classList.add("chat-media"); b.appendChild(a);
+    } else if (m.kind === "product" || m.kind === "order") {
+      var product = m.kind === "product", head = el("div", "chat-card-head", product ? media("product") : media("order") + " " + (p.order_no || ""));
+      b.classList.add("chat-card"); b.appendChild(head);
+      if (product) {
+        head.appendChild(el("span", "badge " + (p.verified ? "badge-green" : "badge-grey"), p.verified ? media("verified") : media("from_page")));
+        if (/^https?:/i.test(p.image || "")) { var pic = el("img", "chat-card-img"); pic.src = p.image; pic.alt = ""; pic.referrerPolicy = "no-referrer"; b.appendChild(pic); }
+        var title = el("a", "chat-card-title", p.title || "");
+        if (/^https?:/i.test(p.url || "")) { title.href = p.url; title.target = "_blank"; title.rel = "noopener noreferrer"; }
+        b.appendChild(title);
+        b.appendChild(el("div", "chat-card-meta", (p.price ? "¥" + p.price + " · " : "") + "ID " + (p.product_id || "")));
+      } else {
+        b.appendChild(el("div", "chat-card-title", p.items || ""));
+        b.appendChild(el("div", "chat-card-meta", (p.status_label || "") + " · ¥" + (p.amount || "")));
+      }
+    } else { b.textContent = m.body; }
+    return b;
   }
   function setState(row, state) {
     var s = row.querySelector(".chat-state"); if (!s) return;
@@ -99,7 +137,8 @@
     } else if (ev.kind === "assigned") { systemLine(fmt(T.assigned, { name: ev.data.assignee_name || "" }));
     } else if (ev.kind === "transferred") {
       var to = [ev.data.assignee_name, ev.data.group_name].filter(Boolean).join(" · ");
-      systemLine(ev.audience === "internal" && name ? fmt(T.transferred_by, { by: name, name: to }) : fmt(T.transferred, { name: to }));
+      var why = ev.data.why ? "（" + (document.documentElement.lang === "en" ? ev.data.why.en : ev.data.why.zh) + "）" : ""; // overflow between groups
+      systemLine((ev.audience === "internal" && name ? fmt(T.transferred_by, { by: name, name: to }) : fmt(T.transferred, { name: to })) + why);
     } else if (ev.kind === "snoozed") { systemLine(fmt(T.snoozed, { name: name || "", time: fullTime(ev.data.until) }));
     } else if (ev.kind === "woken") { systemLine(ev.data.by === "customer" ? T.woken_customer : T.woken);
     } else if (ev.kind === "mentioned") { systemLine(fmt(T.mentioned, { by: name || "", names: (ev.data.names || []).map(function (n) { return "@" + n; }).join(" ") }));
@@ -134,6 +173,7 @@
     seen[ev.id] = true;
     cursor = Math.max(cursor, ev.id);
     if (ev.conversation_id === current && log) applyToPane(ev);
+    if (ev.kind === "message" && ev.message && ev.message.sender_kind === "customer") document.dispatchEvent(new CustomEvent("kefu:customer-message", { detail: ev })); // assist.js
     if (ev.conversation) { updateHeader(ev.conversation); refreshListSoon(); }
     if (ev.kind === "message" && ev.message && ev.message.sender_kind === "customer" && (document.hidden || ev.conversation_id !== current)) {
       document.title = "● " + T.new_message + " · " + baseTitle;
@@ -217,6 +257,7 @@
     tickTimers();
     announceViewing(true, false);
     drawCollision();
+    document.dispatchEvent(new CustomEvent("kefu:pane", { detail: { conversation_id: current } })); // assist.js
   }
   function open(id, push) {
     fetch("/inbox/_pane/" + id, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
@@ -291,6 +332,35 @@
       };
     });
     bindTransfer(chat);
+    bindMedia(chat);
+  }
+  // The picture button of the composer and the sidebar's "send this order" buttons.
+  function bindMedia(chat) {
+    var file = $("#chat-file", chat), pick = $("[data-pick-image]", chat);
+    if (file && pick) {
+      pick.onclick = function () { file.click(); };
+      file.onchange = function () { [].forEach.call(file.files, sendImage); file.value = ""; };
+    }
+    document.querySelectorAll(".chat-side [data-send-order]").forEach(function (b) {
+      b.onclick = function () {
+        b.disabled = true;
+        post("/api/v1/conversations/" + current + "/order-cards", { client_id: uid(), order_no: b.dataset.sendOrder }).then(function (r) {
+          b.disabled = false;
+          if (!r.ok) r.json().then(function (j) { toast(j.title || T.failed); }, function () { toast(T.failed); });
+        }, function () { b.disabled = false; toast(T.failed); });
+      };
+    });
+  }
+  function sendImage(f) {
+    var id = current, fd = new FormData();
+    var m = { client_id: uid(), kind: "image", body: "[图片]", sender_kind: "agent", sender_name: $(".menu-who span") ? $(".menu-who span").textContent : "", audience: "public", created_at: new Date().toISOString(), payload: { preview: URL.createObjectURL(f), name: f.name } };
+    var row = messageRow(m, "sending"); scrollDown(true);
+    fd.append("client_id", m.client_id); fd.append("file", f);
+    fetch("/api/v1/conversations/" + id + "/images", { method: "POST", headers: { "X-CSRF-Token": csrf }, body: fd, credentials: "same-origin" }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (r.ok) { row.dataset.id = j.message_id; setState(row, "sent"); } else { setState(row, "failed"); toast(j.title || T.failed); }
+      });
+    }, function () { setState(row, "failed"); toast(T.failed); });
   }
   function conversationPost(action, body, button) {
     var id = current; if (!id) return Promise.resolve(null);

@@ -3,8 +3,8 @@
  * Nothing typed is lost: a message goes into an outbox in localStorage first, is sent with a
  * client id, and leaves the outbox only when the server acknowledges it (after it is stored).
  * After a reconnect the page resumes from the last event id it saw and resends the outbox;
- * the server drops resends it already stored. Extension point for later message kinds
- * (image, product card, order card): add a renderer to RENDER below.
+ * the server drops resends it already stored. Each message kind (text, image, product and
+ * order cards, bot choices, CSAT) has a renderer in RENDER below.
  */
 (function () {
   "use strict";
@@ -18,8 +18,10 @@
     reopened: "会话已重新开启", agent: "客服", typing: "客服正在输入…", unsupported: "[暂不支持显示的消息]",
     queue: function (n, m) { return (n ? "您前面还有 " + n + " 位" : "您是下一位") + "，预计等待约 " + m + " 分钟"; },
     closed: function (h) { return "现在是非工作时间" + (h ? "（服务时间 " + h + "）" : "") + "，请留言，我们上班后会尽快联系您。"; },
+    group_closed: function (h) { return "该组已下班" + (h ? "（服务时间 " + h + "）" : "") + "，您的消息已收到，上班后会第一时间回复您。"; },
     holiday: "节假日休息中，请留言，我们上班后会尽快联系您。", nobody: "客服暂时不在，请留言，我们会尽快联系您。",
     done: function (no) { return "留言已收到" + (no ? "（工单号 " + no + "）" : "") + "，我们会尽快联系您。"; },
+    imgType: "只能发送 JPEG、PNG 或 WebP 图片", imgBig: "图片太大，请压缩后再发送", orders: "请选择要咨询的订单：", noOrders: "暂无订单",
     pick: "请选择您要咨询的问题：", need: "请填写称呼和留言内容，并留下手机号或邮箱", net: "提交失败，请检查网络后重试"
   };
   var EMOJI = "😀 😁 😂 🤣 😊 😍 😘 😉 😎 🤔 😅 😭 😡 😱 👍 👎 👏 🙏 💪 🤝 👌 ✌️ ❤️ 💔 🎉 🎁 🌹 ☕ 📦 🚚 💰 ✅ ❌ ❓ ⏰ 🔥 💯 😴 🤗 😳".split(" ");
@@ -50,7 +52,17 @@
   function systemLine(text) { log.appendChild(el("div", "kf-system", text)); }
 
   var RENDER = {
-    text: function (m, b) { b.textContent = m.body; },
+    // Pictures: the thumbnail in the bubble, the full picture over the chat on a tap.
+    image: function (m, b) {
+      var p = m.payload || {}, img = el("img", "kf-img"), k = Math.min(1, 200 / Math.max(p.width || 1, p.height || 1));
+      img.src = p.thumb_url || p.preview || ""; img.alt = p.name || "图片";
+      if (p.width) { img.width = Math.round(p.width * k); img.height = Math.round(p.height * k); }
+      img.onclick = function () { viewer(p.url || p.preview); };
+      b.classList.add("kf-media"); b.appendChild(img);
+    },
+    product: function (m, b) { card(b, m.payload || {}, 1); },
+    order: function (m, b) { card(b, m.payload || {}); },
+    text: function (m, b) { b.textContent = m.body; if ((m.payload || {}).rate) rateBar(m, b); },
     // The bot's "您是不是想问…", order pickers and 确认/不用了: a button sends its text as
     // the customer's next message; one with an action also announces it (kefu:choice) so
     // other parts of the page (the offline message form) can react.
@@ -97,6 +109,85 @@
     }
   };
 
+  // Under a bot's FAQ answer: 有帮助 / 没帮助, posted with the signed token the answer carries
+  // (the token is the credential); the customer may change their mind, the last choice counts.
+  function rateBar(m, b) {
+    var bar = el("div", "kf-rate"), btns = [];
+    function paint(v) { btns.forEach(function (x) { x[1].classList.toggle("on", x[0] === v); }); }
+    [[1, "👍 有帮助"], [-1, "👎 没帮助"]].forEach(function (o) {
+      var btn = el("button", "kf-rate-btn", o[1]); btn.type = "button";
+      btn.onclick = function () {
+        fetch("/api/v1/widget/bot-rating/" + encodeURIComponent(m.payload.rate), {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ helpful: o[0] > 0 })
+        }).then(function (r) { if (r.ok) { store("rate:" + m.id, o[0]); paint(o[0]); } }, function () {});
+      };
+      btns.push([o[0], btn]); bar.appendChild(btn);
+    });
+    paint(store("rate:" + m.id)); b.appendChild(bar);
+  }
+
+  // Product (from the shop's page) and order (built by the server from its database) cards.
+  function card(b, p, product) {
+    b.classList.add("kf-card");
+    if (product) {
+      if (/^https?:/i.test(p.image || "")) { var i = el("img", "kf-card-img"); i.src = p.image; i.alt = ""; i.referrerPolicy = "no-referrer"; b.appendChild(i); }
+      var t = el("a", "kf-card-title", p.title);
+      if (/^https?:/i.test(p.url || "")) { t.href = p.url; t.target = "_blank"; t.rel = "noopener noreferrer"; }
+      b.appendChild(t);
+      if (p.price) b.appendChild(el("div", "kf-card-price", "¥" + p.price));
+    } else {
+      b.appendChild(el("div", "kf-card-head", "订单 " + (p.order_no || "")));
+      b.appendChild(el("div", "kf-card-title", p.items || ""));
+      b.appendChild(el("div", "kf-card-meta", (p.status_label || "") + " · ¥" + (p.amount || "")));
+    }
+  }
+  function viewer(src) {
+    if (!src) return;
+    var v = el("div", "kf-viewer"), i = el("img"); i.src = src; i.alt = "";
+    v.onclick = function () { v.remove(); }; v.appendChild(i); document.body.appendChild(v);
+  }
+  function sendCard(kind, extra, payload, body) {
+    var m = Object.assign({ client_id: uid(), kind: kind, body: body, payload: payload, created_at: new Date().toISOString() }, extra);
+    saveOutbox(outbox().concat([m]));
+    var row = bubble(m, true, "sending"); row.dataset.cid = m.client_id;
+    scrollDown(true); transmit(m);
+  }
+  // A picture goes over HTTP, not the socket; it is kept in memory (not the outbox: too big)
+  // until stored, so 发送失败 can be tapped to try again.
+  var files = {};
+  function sendImage(file) {
+    if (!file) return;
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type)) { systemLine(T.imgType); return; }
+    if (file.size > cfg.upload_max) { systemLine(T.imgBig); return; }
+    var m = { client_id: uid(), kind: "image", body: "[图片]", created_at: new Date().toISOString(), payload: { preview: URL.createObjectURL(file), name: file.name } };
+    files[m.client_id] = file;
+    bubble(m, true, "sending").dataset.cid = m.client_id; scrollDown(true);
+    upload(m.client_id);
+  }
+  function upload(cid) {
+    var row = bubbles[cid], fd = new FormData(), f = identityParams();
+    f.client_id = cid; f.name = cfg.name || ""; f.entry = cfg.embed ? "widget" : "h5"; f.page = cfg.page || location.href;
+    if (conversationId) f.conversation_id = conversationId;
+    Object.keys(f).forEach(function (k) { fd.append(k, f[k]); });
+    fd.append("file", files[cid]);
+    setStatus(row, "sending");
+    fetch("/api/v1/widget/images", { method: "POST", body: fd }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); }).then(function (r) {
+      if (!r.ok) {
+        setStatus(row, "failed");
+        if (r.j.status === 422 || r.j.status === 403) { delete files[cid]; var st = row.querySelector(".kf-status"); st.textContent = r.j.title_zh; st.onclick = null; }
+        return;
+      }
+      delete files[cid]; row.dataset.id = r.j.message_id; setStatus(row, r.j.message_id <= agentReadUpTo ? "read" : "unread");
+      // The picture opened the conversation: the socket starts following it.
+      if (conversationId !== r.j.conversation_id) { conversationId = r.j.conversation_id; sendFrame({ type: "follow" }); }
+    }, function () { setStatus(row, "failed"); });
+  }
+  function identityParams() {
+    var f = { channel: cfg.channel, visitor: store("visitor") || cfg.visitor_token || "" };
+    if (cfg.uid) { f.uid = cfg.uid; f.uid_hash = cfg.uid_hash; }
+    return f;
+  }
+
   function bubble(m, mine, status) {
     var key = m.client_id || ("m" + m.id);
     var row = bubbles[key];
@@ -120,7 +211,7 @@
     row.dataset.status = status;
     s.textContent = T[status] || "";
     s.className = "kf-status kf-" + status;
-    s.onclick = status === "failed" ? function () { var m = outbox().filter(function (x) { return x.client_id === row.dataset.cid; })[0]; if (m) { setStatus(row, "sending"); transmit(m); } } : null;
+    s.onclick = status === "failed" ? function () { if (files[row.dataset.cid]) return upload(row.dataset.cid); var m = outbox().filter(function (x) { return x.client_id === row.dataset.cid; })[0]; if (m) { setStatus(row, "sending"); transmit(m); } } : null;
   }
   function refreshReceipts() {
     Object.keys(bubbles).forEach(function (k) {
@@ -168,7 +259,7 @@
 
   function dropFromOutbox(cid) { if (cid) saveOutbox(outbox().filter(function (x) { return x.client_id !== cid; })); }
   function sendFrame(obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; }
-  function transmit(m) { sendFrame({ type: "send", client_id: m.client_id, body: m.body, kind: m.kind || "text" }); }
+  function transmit(m) { sendFrame({ type: "send", client_id: m.client_id, body: m.body, kind: m.kind || "text", product: m.product, order_no: m.order_no }); }
   // Refused for now (a server hiccup, or too many at once after a reconnect resent the outbox):
   // the message stays in the outbox and goes again by itself, not only when tapped.
   function retryLater(cid) {
@@ -230,7 +321,7 @@
         if (!conversationId && !topic && entries.length) menu();
       } else if (f.type === "event") { onEvent(f); }
       else if (f.type === "availability") { avail(f); }
-      else if (f.type === "queue") { if (f.conversation_id === conversationId || !conversationId) { var q = $("kf-queue"); q.hidden = false; q.textContent = T.queue(f.ahead, f.eta_minutes); } }
+      else if (f.type === "queue") { if (f.conversation_id === conversationId || !conversationId) { var q = $("kf-queue"); q.hidden = false; q.textContent = groupNote || T.queue(f.ahead, f.eta_minutes); } }
       else if (f.type === "ack") {
         dropFromOutbox(f.client_id); conversationId = f.conversation_id;
         var row = bubbles[f.client_id];
@@ -272,8 +363,12 @@
 
   // Offline: outside chat hours, on a holiday, or nobody of the group at work.
   var off = $("kf-offline");
+  var groupNote = "";
   function avail(a) {
     var offline = a.mode === "offline";
+    // The chosen group is closed but the shop is open: write now, the group answers when it opens.
+    groupNote = !offline && a.reason === "group_closed" ? T.group_closed(a.hours) : "";
+    if (groupNote) { $("kf-queue").hidden = false; $("kf-queue").textContent = groupNote; }
     off.hidden = !offline || !!offlineId; form.hidden = offline;
     if (offline) {
       $("kf-offline-why").textContent = a.reason === "closed" ? T.closed(a.hours) : (T[a.reason] || T.nobody);
@@ -321,6 +416,30 @@
     pad.appendChild(b);
   });
   $("kf-emoji-btn").onclick = function () { pad.hidden = !pad.hidden; };
+  var fileInput = $("kf-file");
+  $("kf-image-btn").onclick = function () { fileInput.click(); };
+  fileInput.onchange = function () { [].forEach.call(fileInput.files, sendImage); fileInput.value = ""; };
+  // The product the shop's page is showing (widget option `product`): offered, sent on a tap.
+  if (cfg.product) {
+    var offer = $("kf-product"), pc = el("div", "kf-bubble"), sb = el("button", "kf-send", "发送商品");
+    card(pc, cfg.product, 1); sb.type = "button"; offer.hidden = false;
+    sb.onclick = function () { offer.hidden = true; sendCard("product", { product: cfg.product }, cfg.product, "[商品] " + cfg.product.title); };
+    offer.appendChild(pc); offer.appendChild(sb);
+  }
+  // 选择订单: a signed-in shopper's recent orders; the server builds the card from the number.
+  var picker = $("kf-orders"), orderBtn = $("kf-order-btn");
+  if (cfg.uid) orderBtn.hidden = false;
+  orderBtn.onclick = function () {
+    picker.hidden = !picker.hidden;
+    if (!picker.hidden) fetch("/api/v1/widget/orders?" + new URLSearchParams(identityParams())).then(function (r) { return r.json(); }).then(function (j) {
+      picker.textContent = ""; picker.appendChild(el("div", "kf-orders-head", (j.items || []).length ? T.orders : (j.title_zh || T.noOrders)));
+      (j.items || []).forEach(function (o) {
+        var b = el("button", "kf-order kf-bubble"); b.type = "button"; card(b, o);
+        b.onclick = function () { picker.hidden = true; sendCard("order", { order_no: o.order_no }, o, "[订单] " + o.order_no); };
+        picker.appendChild(b);
+      });
+    }, function () { picker.textContent = T.net; });
+  };
   var closeBtn = $("kf-close");
   if (closeBtn) closeBtn.onclick = function () { tell({ type: "close" }); };
   window.addEventListener("message", function (e) {

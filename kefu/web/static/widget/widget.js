@@ -2,7 +2,9 @@
  *   <script src="https://kefu.example.com/widget.js" data-channel="tmall-flagship"></script>
  * Optional: data-color, data-position (right|left), data-greeting, and for a
  * signed-in shopper data-user-id + data-user-hash (HMAC-SHA256 computed by the shop's
- * backend) + data-user-name; data-topic (an entry such as presales) picks the skill group. The chat itself is the H5 page in an iframe; this file only
+ * backend) + data-user-name; data-topic (an entry such as presales) picks the skill group;
+ * data-product (JSON {"id","title","price","image","url"}) offers the customer to send the
+ * product of this page as a card. The chat itself is the H5 page in an iframe; this file only
  * draws the launcher (in a shadow root, so the shop's CSS cannot break it) and the panel.
  * API: window.KefuChat.open() / .close() / .toggle().
  */
@@ -21,6 +23,7 @@
   if (d.userId) { q.set("uid", d.userId); q.set("uid_hash", d.userHash || ""); }
   if (d.userName) q.set("name", d.userName);
   if (d.topic) q.set("topic", d.topic);
+  if (d.product) q.set("product", d.product); // JSON: {"id","title","price","image","url"}
   var src = base + "/chat/" + encodeURIComponent(d.channel) + "?" + q.toString();
   var origin = new URL(base, location.href).origin;
 
