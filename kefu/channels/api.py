@@ -211,6 +211,7 @@ async def customer_socket(ws: WebSocket) -> None:
             conversation_id=conversation_id,
             public_only=True,
             overlap_since=sock.overlap_since(),
+            known_ids=sock.sent_ids,
         )
 
     async def on_frame(frame: Payload) -> None:

@@ -336,7 +336,11 @@ async def agent_socket(ws: WebSocket) -> None:
                 # The overlap is taken at each fetch: the socket fetches again after a
                 # Redis outage, possibly long after the resume.
                 return await service.events_after(
-                    session, after, store_ids=store_ids, overlap_since=sock.overlap_since()
+                    session,
+                    after,
+                    store_ids=store_ids,
+                    overlap_since=sock.overlap_since(),
+                    known_ids=sock.sent_ids,
                 )
 
             await sock.send_backlog(fetch, resume.after, with_summaries=True)

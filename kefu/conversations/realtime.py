@@ -221,6 +221,11 @@ class Socket:
             await self.deliver(out.model_dump(mode="json"))
         self.cursor = max(self.cursor, after)
 
+    @property
+    def sent_ids(self) -> set[int]:
+        """Event ids this socket delivered lately (a re-read need not load them again)."""
+        return self._sent
+
     def resumed(self) -> None:
         self._resumed.set()
 

@@ -13,7 +13,7 @@ a single writer, which gives the same guarantee.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -842,23 +842,29 @@ async def events_after(
     store_ids: Sequence[int] | None = None,
     public_only: bool = False,
     overlap_since: datetime | None = None,
+    known_ids: Container[int] | None = None,
     limit: int = RESUME_LIMIT,
 ) -> list[Row]:
     """Log rows after the cursor, oldest first.
 
     `overlap_since` also returns rows at or below the cursor created since then: events
     published by two processes can reach a socket out of id order, so a resuming client
-    gets the last few seconds again and drops what it already has by id.
+    gets the last few seconds again and drops what it already has by id. `known_ids` are
+    ids the client already has: they are not loaded again (a busy store's agent socket
+    re-reads its overlap every heartbeat).
     """
-    stmt = select(ConversationEvent, Message).outerjoin(
-        Message, Message.id == ConversationEvent.message_id
-    )
+    where: list[Any] = []
     if conversation_id is not None:
-        stmt = stmt.where(ConversationEvent.conversation_id == conversation_id)
+        where.append(ConversationEvent.conversation_id == conversation_id)
     if store_ids is not None:
-        stmt = stmt.where(ConversationEvent.store_id.in_(list(store_ids)))
+        where.append(ConversationEvent.store_id.in_(list(store_ids)))
     if public_only:
-        stmt = stmt.where(ConversationEvent.audience == "public")
+        where.append(ConversationEvent.audience == "public")
+    stmt = (
+        select(ConversationEvent, Message)
+        .outerjoin(Message, Message.id == ConversationEvent.message_id)
+        .where(*where)
+    )
     if after == 0 and conversation_id is not None:
         # A first load shows the most recent history, not the first thousand rows.
         newest = stmt.order_by(ConversationEvent.id.desc()).limit(limit)
@@ -870,12 +876,22 @@ async def events_after(
     if overlap_since is not None and after > 0:
         # Queried apart, newest first, so a busy log's overlap can never crowd out the rows
         # after the cursor (which are what the client is missing for sure).
-        overlap = await session.execute(
-            stmt.where(ConversationEvent.id <= after, ConversationEvent.created_at >= overlap_since)
+        recent = await session.scalars(
+            select(ConversationEvent.id)
+            .where(
+                *where,
+                ConversationEvent.id <= after,
+                ConversationEvent.created_at >= overlap_since,
+            )
             .order_by(ConversationEvent.id.desc())
             .limit(limit)
         )
-        rows = [(row[0], row[1]) for row in reversed(overlap.all())] + rows
+        missing = [i for i in recent if known_ids is None or i not in known_ids]
+        if missing:
+            overlap = await session.execute(
+                stmt.where(ConversationEvent.id.in_(missing)).order_by(ConversationEvent.id)
+            )
+            rows = [(row[0], row[1]) for row in overlap.all()] + rows
     return rows
 
 

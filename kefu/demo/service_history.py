@@ -358,19 +358,32 @@ def _allowed(h: _History, spec: cc.CaseSpec) -> Callable[[Order], Awaitable[bool
 
 async def _plan_case(h: _History, spec: cc.CaseSpec) -> None:
     store = h.stores[spec.store]
-    asked = h.now - timedelta(hours=spec.hours_ago)
-    # A buyer without an email address: a case update for someone with no open chat is
-    # mailed, and the demo's made-up addresses may belong to real people.
-    about = await _pick_order(
-        h,
-        store,
-        spec.statuses,
-        asked,
-        custom_made=spec.custom_made,
-        without_email=True,
-        # The made-to-measure request is there to show the policy engine refusing it.
-        accept=None if spec.custom_made else _allowed(h, spec),
-    )
+    # The case must still pass the policy today (the services check it with the real clock),
+    # so an order signed before it was asked and inside the 7-day window now: which orders
+    # qualify depends on the hour the demo is loaded. If none does, the story is told a few
+    # hours later (never later than its last step allows).
+    last_step = max((move.hours for move in spec.moves), default=0.0)
+    hours_ago = spec.hours_ago
+    while True:
+        asked = h.now - timedelta(hours=hours_ago)
+        try:
+            # A buyer without an email address: a case update for someone with no open chat
+            # is mailed, and the demo's made-up addresses may belong to real people.
+            about = await _pick_order(
+                h,
+                store,
+                spec.statuses,
+                asked,
+                custom_made=spec.custom_made,
+                without_email=True,
+                # The made-to-measure request is there to show the policy engine refusing it.
+                accept=None if spec.custom_made else _allowed(h, spec),
+            )
+            break
+        except LookupError:
+            if hours_ago - 6 <= last_step:
+                raise
+            hours_ago -= 6
     if spec.custom_made:
         custom = await h.session.scalars(
             select(OrderItem)

@@ -199,6 +199,16 @@ async def test_a_busy_overlap_never_crowds_out_the_rows_after_the_cursor(
     bodies = [m.body for _, m in rows if m is not None]
     # The two newest rows at or before the cursor (the overlap), then the two after it.
     assert bodies == ["第2条", "第3条", "第4条", "第5条"]
+    async with db.sessionmaker() as s:
+        rows = await service.events_after(
+            s,
+            cursor,
+            conversation_id=posted[0].conversation.id,
+            overlap_since=posted[0].event.created_at,
+            known_ids={posted[3].event.id},  # what the socket already delivered
+            limit=2,
+        )
+    assert [m.body for _, m in rows if m is not None] == ["第2条", "第4条", "第5条"]
 
 
 async def test_resolve_then_customer_message_reopens_and_everything_is_audited(
