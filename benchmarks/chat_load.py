@@ -57,7 +57,8 @@ SETTLE_S = 2.0
 GRACE_S = 8.0
 DRAIN_S = 120.0
 QUIET_S = 5.0
-# Set CHAT_LOAD_PY_SPY=/path/to/py-spy to profile the web processes (/tmp/chat_load-server*.txt).
+# Set CHAT_LOAD_PY_SPY=/path/to/py-spy to profile the web processes (/tmp/chat_load-server*.txt);
+# CHAT_LOAD_TIMELINE=1 prints latency p50/max per second of sending (periodic stalls show up).
 SPY = os.environ.get("CHAT_LOAD_PY_SPY", "")
 BODIES = ["在吗？", "这件卫衣有 L 码吗", "什么时候发货？", "可以开发票吗", "好的谢谢"]
 
@@ -465,6 +466,15 @@ async def drive(urls: list[str], cookies: list[str], args: argparse.Namespace) -
         if not acked:
             unacked += 1
     first_send = min((v[0] for v in sent.values()), default=start)
+    if os.environ.get("CHAT_LOAD_TIMELINE"):
+        per_s: dict[int, list[float]] = {}
+        for client_id, (at, _acked, server) in sent.items():
+            got = received[(int(server) + 1) % len(received)].get(client_id)
+            if got is not None:
+                per_s.setdefault(int(at - first_send), []).append((got - at) * 1000)
+        for sec in sorted(per_s):
+            v = sorted(per_s[sec])
+            print(f"  t={sec:3d}s n={len(v)} p50={v[len(v) // 2]:.0f} max={v[-1]:.0f}")
     window = max(args.duration, last_receipt - first_send)
     latencies.sort()
 

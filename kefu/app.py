@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
-from kefu.core import events, jobs, mail
+from kefu.core import events, gcpolicy, jobs, mail
 from kefu.core.config import Settings, get_settings
 from kefu.core.db import Database
 from kefu.core.errors import Unauthorized, install_error_handlers, problem
@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         mail.configure_mail(mail.from_settings(settings))
         runner = jobs.get_runner()
         await runner.start()
+        if settings.gc_freeze:
+            gcpolicy.install()  # short collector pauses under load (see the module)
         try:
             yield
         finally:

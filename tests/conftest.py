@@ -11,6 +11,8 @@ import pytest
 
 os.environ.setdefault("KEFU_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("KEFU_ENVIRONMENT", "test")
+# Hundreds of apps in one process: frozen garbage would pile up (kefu.core.gcpolicy).
+os.environ.setdefault("KEFU_GC_FREEZE", "false")
 # Uploaded files of the whole run (and of servers it starts) go to a throwaway folder.
 os.environ.setdefault("KEFU_MEDIA_DIR", tempfile.mkdtemp(prefix="kefu-test-media-"))
 

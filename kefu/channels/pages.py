@@ -8,6 +8,7 @@ instead of the app-wide SAMEORIGIN rule.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Request
@@ -85,7 +86,11 @@ async def chat_page(request: Request, channel: str, session: DbSession) -> Respo
         "product": _product(params.get("product")),
         "upload_max": get_settings().upload_max_bytes,
     }
-    response = render(request, "channels/chat.html", {"config": config, "look": look})
+    response = render(
+        request,
+        "channels/chat.html",
+        {"config": config, "look": look, "help_url": f"/help/{quote(store.code)}"},
+    )
     response.headers["Content-Security-Policy"] = "frame-ancestors *"
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(

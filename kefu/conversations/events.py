@@ -88,11 +88,12 @@ def queue_log_events(
     summary: ConversationSummary,
 ) -> None:
     """Buffer the rows for publication after commit (dropped if the transaction rolls back)."""
+    listed = summary.model_dump(mode="json")
     for event, message in rows:
-        out = event_out(event, message)
-        queue_event(session, conversation_channel(event.conversation_id), out)
-        with_list = out.model_copy(update={"conversation": summary})
-        queue_event(session, store_channel(event.store_id), with_list)
+        payload = event_out(event, message).model_dump(mode="json")
+        queue_event(session, conversation_channel(event.conversation_id), payload)
+        # Agents' copy carries the inbox row; dumped once, not once per channel.
+        queue_event(session, store_channel(event.store_id), {**payload, "conversation": listed})
 
 
 def for_customer(payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -31,7 +31,6 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from kefu.accounts.models import User
 from kefu.conversations import service
@@ -127,12 +126,11 @@ async def _load(batch: _Batch, ids: set[int | None]) -> dict[int, Conversation]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return {}
-    assignee, customer = aliased(User), aliased(Customer)
     rows = (
         await batch.session.execute(
-            select(Conversation, assignee, customer)
-            .outerjoin(assignee, assignee.id == Conversation.assignee_id)
-            .outerjoin(customer, customer.id == Conversation.customer_id)
+            select(Conversation, User, Customer)
+            .outerjoin(User, User.id == Conversation.assignee_id)
+            .outerjoin(Customer, Customer.id == Conversation.customer_id)
             .where(Conversation.id.in_(wanted))
         )
     ).all()

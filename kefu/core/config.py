@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     default_timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     log_json: bool = False
+    # Freeze long-lived objects out of the garbage collector's full passes (kefu.core.gcpolicy):
+    # short pauses for a server; the test suite, which starts hundreds of apps, turns it off.
+    gc_freeze: bool = True
 
     session_max_age_s: int = 12 * 3600
     cookie_secure: bool = False

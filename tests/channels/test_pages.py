@@ -38,6 +38,12 @@ async def test_chat_page_is_public_frameable_and_sets_a_visitor(
     assert token and identity.visitor_id_from(token)
     config = (await client.get("/api/v1/widget/config", params={"channel": chat_store.code})).json()
     assert config["title"] == "优衣小铺旗舰店" and config["color"].startswith("#")
+    # The store's FAQ is one tap away: the help centre, in a new tab from the embedded widget.
+    assert f'href="/help/{chat_store.code}"' in response.text
+    help_page = await client.get(f"/help/{chat_store.code}", headers={"accept": "text/html"})
+    assert help_page.status_code == 200
+    embedded = await client.get(f"/chat/{chat_store.code}?embed=1")
+    assert 'id="kf-help"' in embedded.text and 'target="_blank"' in embedded.text
 
 
 async def test_store_settings_shape_the_chat(client: httpx.AsyncClient, make_store: object) -> None:
