@@ -97,8 +97,29 @@ def report_range(
     return ReportRange(first, last, tz)
 
 
+class _Outcomes:
+    """How a set of bot conversations ended: each is exactly one of handed over, an agent
+    stepped in, or self-served (see docs/bot.md)."""
+
+    conversations: int
+    handed_off: int
+    agent_joined: int
+
+    @property
+    def self_served(self) -> int:
+        return self.conversations - self.handed_off - self.agent_joined
+
+    @property
+    def self_service_rate(self) -> float | None:
+        return self.self_served / self.conversations if self.conversations else None
+
+    @property
+    def handoff_rate(self) -> float | None:
+        return self.handed_off / self.conversations if self.conversations else None
+
+
 @dataclass
-class Counts:
+class Counts(_Outcomes):
     """One row of the per-store table (or the total)."""
 
     store_id: int | None
@@ -113,18 +134,6 @@ class Counts:
     unhelpful: int = 0
 
     @property
-    def self_served(self) -> int:
-        return self.conversations - self.handed_off - self.agent_joined
-
-    @property
-    def self_service_rate(self) -> float | None:
-        return self.self_served / self.conversations if self.conversations else None
-
-    @property
-    def handoff_rate(self) -> float | None:
-        return self.handed_off / self.conversations if self.conversations else None
-
-    @property
     def avg_confidence(self) -> float | None:
         return self.confidence_sum / self.understood if self.understood else None
 
@@ -137,7 +146,7 @@ class Counts:
 
 
 @dataclass
-class Day:
+class Day(_Outcomes):
     day: date
     conversations: int = 0
     handed_off: int = 0
@@ -145,18 +154,6 @@ class Day:
     turns: int = 0
     answered: int = 0
     unanswered: int = 0
-
-    @property
-    def self_served(self) -> int:
-        return self.conversations - self.handed_off - self.agent_joined
-
-    @property
-    def self_service_rate(self) -> float | None:
-        return self.self_served / self.conversations if self.conversations else None
-
-    @property
-    def handoff_rate(self) -> float | None:
-        return self.handed_off / self.conversations if self.conversations else None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.core.audit import Actor, record_audit
-from kefu.core.errors import Invalid, NotFound, field_errors
+from kefu.core.audit import Actor
+from kefu.core.errors import Invalid
 from kefu.store.models import Store
+from kefu.store.settings_sections import (
+    parse_section,
+    read_section,
+    save_sections,
+    store_for_settings,
+)
 
 BotMode = Literal["first", "fallback"]
 
@@ -63,45 +69,21 @@ class BotSettings(BaseModel):
 
 
 def bot_settings(store: Store | None) -> BotSettings:
-    if store is None:
-        return BotSettings()
-    raw = (store.settings or {}).get("bot")
-    default_on = bool((store.settings or {}).get("demo"))
-    if not isinstance(raw, dict):
-        return BotSettings(enabled=default_on)
-    try:
-        return BotSettings.model_validate({"enabled": default_on, **raw})
-    except ValidationError:
-        return BotSettings(enabled=default_on)
+    # The demo shop has its bot on; every other store starts with it off.
+    default_on = bool((store.settings or {}).get("demo")) if store is not None else False
+    return read_section(store, "bot", BotSettings, enabled=default_on)
 
 
 async def save_bot_settings(
     session: AsyncSession, actor: Actor, store_id: int, data: dict[str, Any]
 ) -> BotSettings:
     """Validate and store a store's bot settings, audited."""
-    store = await session.get(Store, store_id)
-    if store is None:
-        raise NotFound("店铺不存在", "Store not found")
-    try:
-        parsed = BotSettings.model_validate(data)
-    except ValidationError as exc:
-        problems = field_errors(list(exc.errors()))
-        raise Invalid(
-            "机器人设置有误：" + "；".join(f"{p['field']} {p['message_zh']}" for p in problems),
-            "Invalid bot settings: " + "; ".join(p["message_en"] for p in problems),
-            errors=problems,
-        ) from exc
+    store = await store_for_settings(session, store_id)
+    parsed = parse_section(BotSettings, data, "机器人设置", "bot settings")
     if parsed.suggest_threshold > parsed.answer_threshold:
         raise Invalid(
             "推荐阈值不能高于直接回答阈值",
             "The suggestion threshold cannot be above the answer threshold",
         )
-    before = (store.settings or {}).get("bot")
-    stored = parsed.model_dump(mode="json")
-    store.settings = {**(store.settings or {}), "bot": stored}  # a new dict: JSON change seen
-    await record_audit(
-        session, actor, "store.bot_settings", "store", store.id,
-        before={"bot": before}, after={"bot": stored}, store_id=store.id,
-    )  # fmt: skip
-    await session.flush()
+    await save_sections(session, actor, store, "store.bot_settings", {"bot": parsed})
     return parsed

@@ -13,13 +13,19 @@ import re
 from datetime import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.accounts.models import Group
-from kefu.core.audit import Actor, record_audit
-from kefu.core.errors import Invalid, NotFound, field_errors
+from kefu.core.audit import Actor
+from kefu.core.errors import Invalid
 from kefu.store.models import Store
+from kefu.store.settings_sections import (
+    parse_section,
+    read_section,
+    save_sections,
+    store_for_settings,
+)
 
 Strategy = Literal["least_busy", "round_robin"]
 # no_agent: nobody of the group can take a chat now; wait_over: the group's longest wait has
@@ -157,14 +163,8 @@ class OverflowLoop(Invalid):
 
 
 def chat_routing(store: Store | None) -> ChatRouting:
-    raw = (store.settings or {}).get("chat_routing") if store is not None else None
-    if not isinstance(raw, dict):
-        return ChatRouting()
-    try:
-        return ChatRouting.model_validate(raw)
-    except ValidationError:
-        # A hand-edited setting must not stop the chat; the settings page shows the defaults.
-        return ChatRouting()
+    # A hand-edited setting must not stop the chat; the settings page shows the defaults.
+    return read_section(store, "chat_routing", ChatRouting)
 
 
 def public_entries(store: Store) -> list[dict[str, str]]:
@@ -181,18 +181,8 @@ async def save_chat_routing(
     auto: bool,
 ) -> ChatRouting:
     """Validate and store a store's routing settings (and the auto/manual switch), audited."""
-    store = await session.get(Store, store_id)
-    if store is None:
-        raise NotFound("店铺不存在", "Store not found")
-    try:
-        routing = ChatRouting.model_validate(data)
-    except ValidationError as exc:
-        problems = field_errors(list(exc.errors()))
-        raise Invalid(
-            "路由设置有误：" + "；".join(f"{p['field']} {p['message_zh']}" for p in problems),
-            "Invalid routing settings: " + "; ".join(p["message_en"] for p in problems),
-            errors=problems,
-        ) from exc
+    store = await store_for_settings(session, store_id)
+    routing = parse_section(ChatRouting, data, "路由设置", "routing settings")
     routing.groups = {g: rule for g, rule in routing.groups.items() if rule.matters()}
     overflow = [r.overflow_group_id for r in routing.groups.values()]
     wanted = {
@@ -214,23 +204,8 @@ async def save_chat_routing(
     loop = routing.overflow_loop()
     if loop is not None:
         raise OverflowLoop(" → ".join(names[g] for g in loop))
-    before = {
-        "routing": (store.settings or {}).get("routing"),
-        "chat_routing": (store.settings or {}).get("chat_routing"),
-    }
-    stored = routing.model_dump(mode="json")
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    store.settings = {**(store.settings or {}), "routing": "auto" if auto else "manual"}
-    store.settings = {**store.settings, "chat_routing": stored}
-    await record_audit(
-        session,
-        actor,
-        "store.chat_routing",
-        "store",
-        store.id,
-        before=before,
-        after={"routing": store.settings["routing"], "chat_routing": stored},
-        store_id=store.id,
+    mode = "auto" if auto else "manual"
+    await save_sections(
+        session, actor, store, "store.chat_routing", {"routing": mode, "chat_routing": routing}
     )
-    await session.flush()
     return routing

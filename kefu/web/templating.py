@@ -8,7 +8,7 @@ Every page gets: `csrf_token`, `locale`, `principal` (or None), `can("perm.name"
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -53,6 +53,20 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", tz: str | No
         return ""
     zone = ZoneInfo(tz or get_settings().default_timezone)
     return value.astimezone(zone).strftime(fmt)
+
+
+def list_time(value: datetime | None, now: datetime | None = None, tz: str | None = None) -> str:
+    """A list row's time as chat apps show it: 14:05 today, 11-20 this year, else 2025-11-20."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(tz or get_settings().default_timezone)
+    local = value.astimezone(zone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return local.strftime("%m-%d")
+    return local.strftime("%Y-%m-%d")
 
 
 def money(value: Any) -> str:
@@ -138,6 +152,7 @@ def user_agent_label(user_agent: str | None) -> str:
 templates.env.filters["audit_action"] = audit_action
 templates.env.filters["user_agent_label"] = user_agent_label
 templates.env.filters["local_time"] = local_time
+templates.env.filters["list_time"] = list_time
 templates.env.filters["money"] = money
 templates.env.filters["role_label"] = role_label
 templates.env.filters["permission_label"] = permission_label
