@@ -73,6 +73,12 @@ class ChatHours(BaseModel):
             raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
         return sorted(set(value))
 
+    @field_validator("day_end")
+    @classmethod
+    def _until_midnight(cls, value: time) -> time:
+        # A time field cannot say 24:00: closing at 23:59 means open to the end of the day.
+        return time.max if (value.hour, value.minute) == (23, 59) else value
+
     @model_validator(mode="after")
     def _order(self) -> ChatHours:
         if self.enabled and self.day_end <= self.day_start:
@@ -80,7 +86,8 @@ class ChatHours(BaseModel):
         return self
 
     def label(self) -> str:
-        return f"{self.day_start:%H:%M}–{self.day_end:%H:%M}"
+        end = "24:00" if self.day_end == time.max else f"{self.day_end:%H:%M}"
+        return f"{self.day_start:%H:%M}–{end}"
 
 
 class GroupRule(BaseModel):

@@ -15,7 +15,12 @@ from sqlalchemy import select
 from kefu.accounts.models import Group, User
 from kefu.conversations import overflow, queue, routing, service
 from kefu.conversations.models import Conversation
-from kefu.conversations.routing_settings import OverflowLoop, chat_routing, save_chat_routing
+from kefu.conversations.routing_settings import (
+    ChatHours,
+    OverflowLoop,
+    chat_routing,
+    save_chat_routing,
+)
 from kefu.core.audit import Actor, AuditEntry
 from kefu.core.db import Database, utcnow
 from kefu.store.models import Store
@@ -450,3 +455,16 @@ async def test_group_rules_on_the_settings_page_in_a_browser(
     await page.wait_for_selector(".alert-error")
     assert "售前组 → 售后组 → 售前组" in await page.inner_text(".alert-error")
     await page.screenshot(path=str(screenshot_path("routing_group_rules_loop")), full_page=True)
+
+
+async def test_closing_at_2359_means_open_until_midnight(
+    db: Database, make_store: Any, make_user: MakeUser
+) -> None:
+    store, presales, *_ = await shop(db, make_store, make_user)
+    await set_rules(db, store, {presales.id: {"hours": hours("09:00", "23:59")}})
+    last_minute = datetime(2026, 3, 2, 23, 59, 30, tzinfo=SHANGHAI)
+    found = await at(db, store, last_minute, "presales")
+    assert found.reason not in ("closed", "group_closed")  # (may say "nobody": no one signed in)
+    assert ChatHours.model_validate(hours("09:00", "23:59")).label() == "09:00–24:00"
+    after_midnight = datetime(2026, 3, 3, 0, 0, 30, tzinfo=SHANGHAI)
+    assert (await at(db, store, after_midnight, "presales")).reason == "group_closed"
