@@ -84,7 +84,7 @@ async def load_demo(
     started = time.perf_counter()
     data = generate(now or utcnow(), seed)
     logins, user_ids = await _users(session)
-    await _stores(session, data)
+    await _stores(session, data, await _group_ids(session))
     await _catalogue(session, data)
     await _customers(session, data, user_ids)
     await _orders(session, data)
@@ -217,7 +217,22 @@ async def _insert_plain(session: AsyncSession, model: Any, rows: Sequence[dict[s
         await session.execute(insert(model), chunk)
 
 
-async def _stores(session: AsyncSession, data: DemoData) -> None:
+async def _group_ids(session: AsyncSession) -> dict[str, int]:
+    return {g.code: g.id for g in await session.scalars(select(Group))}
+
+
+def _chat_routing(groups: dict[str, int]) -> dict[str, object]:
+    """The widget's entry menu: 售前 (also the default) and 售后, each to its skill group."""
+    return {
+        "default_group_id": groups["presales"],
+        "entries": [
+            {"topic": "presales", "label": "售前咨询", "group_id": groups["presales"]},
+            {"topic": "aftersales", "label": "售后服务", "group_id": groups["aftersales"]},
+        ],
+    }
+
+
+async def _stores(session: AsyncSession, data: DemoData, groups: dict[str, int]) -> None:
     rows = [
         {
             "code": s.spec.code,
@@ -228,7 +243,7 @@ async def _stores(session: AsyncSession, data: DemoData) -> None:
             "webhook_secret": secrets.token_urlsafe(32),
             "return_address": s.spec.return_address,
             "service_phone": s.spec.service_phone,
-            "settings": {"demo": True},
+            "settings": {"demo": True, "chat_routing": _chat_routing(groups)},
             "is_active": True,
         }
         for s in data.stores

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
@@ -29,9 +30,10 @@ from kefu.conversations.models import (
     ConversationRating,
     Message,
 )
+from kefu.conversations.routing_settings import public_entries
 from kefu.core.config import get_settings
 from kefu.core.db import Base, Database, sqlite_pragmas_for_sync
-from kefu.demo.chat_content import CHATS, FAQS
+from kefu.demo.chat_content import CASES, CHATS, FAQS
 from kefu.demo.content import DEMO_PASSWORD
 from kefu.demo.generator import SHANGHAI, generate
 from kefu.demo.loader import load_demo, load_demo_if_empty
@@ -361,6 +363,25 @@ def test_generated_shop_is_consistent_at_any_time_of_day(local_time: str) -> Non
             assert moments and moments == sorted(moments) and moments[-1] <= now
 
 
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-23T22:55",  # late evening: once left no order inside a 7-day window
+        "2027-01-01T00:30",  # a holiday, just after midnight, a new year
+        "2026-10-01T10:00",  # National Day
+    ],
+)
+async def test_make_run_loads_the_whole_demo_at_any_hour(db: Database, moment: str) -> None:
+    """`make run` must work whenever someone tries Kefu: the services check the real clock
+    (7-day windows, business hours), so the demo is loaded with the clock moved there."""
+    when = datetime.fromisoformat(moment).replace(tzinfo=SHANGHAI)
+    with time_machine.travel(when, tick=True):
+        assert await load_demo_if_empty(db.url, echo=lambda _: None)
+    async with db.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(AftersalesCase)) == len(CASES)
+        assert await s.scalar(select(func.count()).select_from(Conversation)) == len(CHATS)
+
+
 # --- the service history: chats, bot turns, after-sales cases ---------------------------------
 
 
@@ -376,6 +397,12 @@ async def test_demo_has_a_consistent_service_history(db: Database) -> None:
         assert len(chats) == len(CHATS)
         assert Counter(c.status for c in chats) == expected_statuses()
         assert set(stores.values()) == {stores[c.store_id] for c in chats}
+        # Chats people took are in the 售前 group (the stores' default entry), so the
+        # workspace's group views have something to show; the widget offers 售前 / 售后.
+        presales = await s.scalar(select(Group.id).where(Group.code == "presales"))
+        assert any(c.group_id == presales for c in chats)
+        for store in await s.scalars(select(Store)):
+            assert [e["topic"] for e in public_entries(store)] == ["presales", "aftersales"]
         open_chats = [c for c in chats if c.status == "open"]
         waiting = [c for c in open_chats if c.assignee_id is None and c.waiting_since]
         assert len(waiting) >= 4, "customers the bot handed over wait for a person"
