@@ -115,7 +115,7 @@ def _scoped(stmt: Listed, user: User, query: InboxQuery, mentioned: set[int]) ->
         stmt = stmt.where(Conversation.id.in_(sorted(mentioned) or [0]))
     # A mention is worth seeing whatever the chat's status; elsewhere the filter applies.
     if query.status and query.view != "mentions":
-        stmt = stmt.where(Conversation.status == query.status)
+        stmt = stmt.where(service.status_condition(query.status))
     condition = search_condition(query.q)
     if condition is not None:
         stmt = stmt.where(condition)

@@ -895,6 +895,18 @@ async def events_after(
     return rows
 
 
+def status_condition(status: str) -> Any:
+    """The list filter for a status. "pending" is not stored: it is an open chat the bot is
+    answering (bot first, not handed over), so nobody needs to act yet — Chatwoot's meaning."""
+    if status == "pending":
+        return (
+            (Conversation.status == "open")
+            & Conversation.assignee_id.is_(None)
+            & Conversation.waiting_since.is_(None)
+        )
+    return Conversation.status == status
+
+
 async def list_conversations(
     session: AsyncSession,
     user: User,
@@ -910,7 +922,7 @@ async def list_conversations(
         .outerjoin(User, User.id == Conversation.assignee_id)
     )
     if status:
-        stmt = stmt.where(Conversation.status == status)
+        stmt = stmt.where(status_condition(status))
     if view == "mine":
         stmt = stmt.where(Conversation.assignee_id == user.id)
     elif view == "unassigned":

@@ -374,3 +374,20 @@ async def test_team_board_reports_status_load_and_longest_wait(
 def test_the_wake_sweep_is_scheduled() -> None:
     assert jobs.registered_jobs()["conversations.wake_snoozed"] is tasks.wake_snoozed
     assert any(s.name == "conversations.wake_snoozed" and s.every_s == 30 for s in jobs._schedules)
+
+
+async def test_the_pending_view_lists_chats_the_bot_is_answering(
+    db: Database, chat_store: Store, make_store: Any, make_user: MakeUser
+) -> None:
+    import kefu.bot.tasks  # noqa: F401 - registers bot.reply, as the app does at startup
+
+    me = await _user(db, await make_user("agent"))
+    bot_store: Store = await make_store(code="bot-first", settings={"bot": {"enabled": True}})
+    with_bot = await _open_chat(db, bot_store, "在吗")  # the bot answers first: nobody waits
+    waiting = await _open_chat(db, chat_store, "在吗")  # no bot: waits for a person
+    async with db.sessionmaker() as s:
+        pending = await inbox.list_inbox(s, me, inbox.InboxQuery(status="pending"))
+        still_open = await inbox.list_inbox(s, me, inbox.InboxQuery(status="open"))
+        api = await service.list_conversations(s, me, status="pending")
+    assert [c.id for c in pending] == [with_bot] == [c.id for c in api]
+    assert waiting in [c.id for c in still_open]
