@@ -3,7 +3,6 @@ sweep, @mentions in notes, the views and search of the inbox."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,12 +13,13 @@ from sqlalchemy import insert, select
 from kefu.accounts.models import Group, User, user_groups
 from kefu.conversations import inbox, service, tasks, workspace
 from kefu.conversations.models import Conversation, ConversationEvent, ConversationMention
-from kefu.core import events, jobs
+from kefu.core import jobs
 from kefu.core.audit import Actor, AuditEntry
 from kefu.core.db import Database, utcnow
 from kefu.core.errors import Invalid
 from kefu.store.models import Store
 from tests.conversations.test_service import staff, visitor
+from tests.fixtures.events import recorded_events
 from tests.fixtures.factories import MakeUser
 
 
@@ -79,24 +79,11 @@ async def test_assignee_transfers_to_a_colleague_with_a_note_published_to_every_
     b = await make_user("agent", display_name="小王")
     cid = await _open_chat(db, chat_store, "我要换货")
     await _assign(db, cid, a)
-    bus = events.InProcessEventBus()
-    events.set_bus(bus)
-    received: list[dict[str, Any]] = []
-
-    async def listen() -> None:
-        async for _, payload in bus.subscribe([f"store:{chat_store.id}"]):
-            received.append(payload)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
-    async with db.sessionmaker() as s:
+    async with recorded_events(f"store:{chat_store.id}") as received, db.sessionmaker() as s:
         await workspace.transfer_conversation(
             s, await _user(db, a), cid, assignee_id=b.id, note="顾客要换尺码，订单已核对"
         )
         await s.commit()
-    await events.drain()
-    await asyncio.sleep(0.05)
-    listener.cancel()
 
     note, moved = received[-2], received[-1]
     assert note["kind"] == "note" and note["audience"] == "internal"
@@ -391,3 +378,4 @@ async def test_the_pending_view_lists_chats_the_bot_is_answering(
         api = await service.list_conversations(s, me, status="pending")
     assert [c.id for c in pending] == [with_bot] == [c.id for c in api]
     assert waiting in [c.id for c in still_open]
+    await jobs.drain()  # the bot's reply job, before the database is emptied
