@@ -12,11 +12,12 @@ from kefu.accounts.models import User
 from kefu.conversations import groupcommit, service
 from kefu.conversations.groupcommit import CustomerSend
 from kefu.conversations.models import Conversation, ConversationEvent, Message
-from kefu.core import events, jobs
+from kefu.core import jobs
 from kefu.core.audit import AuditEntry
 from kefu.core.db import Database
 from kefu.store.models import Store
 from tests.conversations.test_service import staff, visitor
+from tests.fixtures.events import recorded_events
 from tests.fixtures.factories import MakeUser
 
 
@@ -73,17 +74,7 @@ async def test_a_batch_stores_every_message_with_its_log_row_audit_and_counters(
 ) -> None:
     agent = await make_user("agent")
     (a, a_id), (b, b_id) = await open_assigned(db, chat_store, agent, 2)
-    bus = events.InProcessEventBus()
-    events.set_bus(bus)
-    received: list[dict[str, Any]] = []
-
-    async def listen() -> None:
-        async for _, payload in bus.subscribe([f"store:{chat_store.id}"]):
-            received.append(payload)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
-    async with db.sessionmaker() as s:
+    async with recorded_events(f"store:{chat_store.id}") as received, db.sessionmaker() as s:
         results = await groupcommit.post_batch(
             s,
             [
@@ -119,11 +110,6 @@ async def test_a_batch_stores_every_message_with_its_log_row_audit_and_counters(
             .where(AuditEntry.action == "conversation.message")
         )
         assert audited == 5  # two openings and three batched messages
-    for _ in range(50):
-        if len(received) >= 3:
-            break
-        await asyncio.sleep(0.02)
-    listener.cancel()
     bodies = [p["message"]["body"] for p in received if p.get("kind") == "message"]
     assert bodies == ["有 L 码吗", "什么时候发货", "还有 XL 吗"]
     # The inbox row travelling with each event shows the chat as it is after the batch.

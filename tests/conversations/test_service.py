@@ -12,10 +12,10 @@ from kefu.accounts.models import User
 from kefu.channels import identity
 from kefu.conversations import service
 from kefu.conversations.models import Conversation, ConversationEvent, Message
-from kefu.core import events
 from kefu.core.audit import Actor, AuditEntry
 from kefu.core.db import Database
 from kefu.store.models import Customer, CustomerIdentity, Store
+from tests.fixtures.events import recorded_events
 from tests.fixtures.factories import MakeUser
 
 
@@ -38,18 +38,8 @@ async def count(db: Database, model: Any) -> int:
 async def test_customer_message_is_invisible_and_unpublished_until_commit(
     db: Database, chat_store: Store
 ) -> None:
-    bus = events.InProcessEventBus()
-    events.set_bus(bus)
-    received: list[dict[str, Any]] = []
-
-    async def listen() -> None:
-        async for _, payload in bus.subscribe([f"store:{chat_store.id}"]):
-            received.append(payload)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
     contact = visitor(chat_store)
-    async with db.sessionmaker() as s:
+    async with recorded_events(f"store:{chat_store.id}") as received, db.sessionmaker() as s:
         posted = await service.post_customer_message(
             s, contact, client_msg_id="c-1", body="  你好，在吗？ "
         )
@@ -58,9 +48,6 @@ async def test_customer_message_is_invisible_and_unpublished_until_commit(
         await asyncio.sleep(0.05)
         assert received == []  # and no browser has been told
         await s.commit()
-    await events.drain()
-    await asyncio.sleep(0.05)
-    listener.cancel()
     assert await count(db, Message) == 1
     kinds = [p["kind"] for p in received]
     assert kinds == ["opened", "message"]

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from kefu.core import events, jobs
 from kefu.core.db import Database
+from tests.fixtures.events import recorded_events
 
 
 async def published_after(db: Database, work: Any) -> list[str]:
-    bus = events.InProcessEventBus()
-    events.set_bus(bus)
-    seen: list[str] = []
-
-    async def listen() -> None:
-        async for _, payload in bus.subscribe(["test"]):
-            seen.append(payload["n"])
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
-    async with db.sessionmaker() as session:
+    async with recorded_events("test") as seen, db.sessionmaker() as session:
         await work(session)
-    await events.drain()
-    await asyncio.sleep(0.05)
-    listener.cancel()
-    return seen
+    return [payload["n"] for payload in seen]
 
 
 async def test_a_released_savepoint_publishes_nothing_until_the_commit(db: Database) -> None:
